@@ -1,0 +1,135 @@
+"""Reading event logs (session id, item id, timestamp) from TSV or CSV files.
+
+The returned table always has the columns ``session_id`` and ``item_id`` (strings, so that ids of
+any type survive unchanged) and ``timestamp`` (float64). CamelCase names live only here, at the
+file-reading boundary.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+COLUMNS = ("session_id", "item_id", "timestamp")
+
+
+class DataError(ValueError):
+    """An input file or table that cannot be used as it is; the message names file and column."""
+
+
+@dataclass(frozen=True)
+class EventColumns:
+    """Names of the session, item and time columns in an input file."""
+
+    session: str = "SessionId"  # column holding the session id
+    item: str = "ItemId"  # column holding the item id
+    time: str = "Time"  # column holding the event time (any sortable number, e.g. seconds)
+
+
+def _open_text(path: Path):
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8", newline="")
+    return open(path, encoding="utf-8", newline="")
+
+
+def _sniff_separator(path: Path) -> str:
+    """Return the field separator of ``path``: tab, comma or semicolon, read off its header."""
+    with _open_text(path) as handle:
+        header = handle.readline()
+    if not header.strip():
+        raise DataError(f"{path}: the file is empty (no header line)")
+    counts = {sep: header.count(sep) for sep in ("\t", ",", ";")}
+    sep = max(counts, key=counts.__getitem__)
+    return sep if counts[sep] > 0 else "\t"
+
+
+def read_events(
+    path: str | Path,
+    columns: EventColumns | None = None,
+    sep: str | None = None,
+) -> pd.DataFrame:
+    """Read an event log into a table sorted stably by (session, time).
+
+    Parameters
+    ----------
+    path
+        A TSV or CSV file with a header line, optionally gzipped (``.gz``).
+    columns
+        The names of the session, item and time columns; ``SessionId``, ``ItemId``, ``Time``
+        by default.
+    sep
+        The field separator; read off the header line when not given.
+
+    Returns
+    -------
+    DataFrame with the columns ``session_id`` (str), ``item_id`` (str) and ``timestamp``
+    (float64), one row per event. Sessions keep the order of their first appearance; rows of a
+    session are in time order, equal times in file order.
+    """
+    path = Path(path)
+    columns = columns or EventColumns()
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    sep = sep or _sniff_separator(path)
+
+    # 1. Read every column as text, so that huge integer ids and string ids survive unchanged.
+    try:
+        raw = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL)
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"{path}: the file is empty (no header line)") from exc
+    wanted = {"session": columns.session, "item": columns.item, "time": columns.time}
+    for role, name in wanted.items():
+        if name not in raw.columns:
+            raise DataError(
+                f"{path}: missing {role} column {name!r}; columns found: {list(raw.columns)}"
+            )
+    if len(raw) == 0:
+        raise DataError(f"{path}: the file has a header but no events")
+
+    # 2. Times must be numbers; name the first offending row.
+    timestamp = pd.to_numeric(raw[columns.time], errors="coerce").to_numpy(np.float64)
+    bad = ~np.isfinite(timestamp)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{path}: column {columns.time!r} must be numeric; {int(bad.sum())} value(s) are not,"
+            f" the first is {raw[columns.time].iloc[row]!r} on data line {row + 1}"
+        )
+    for role in ("session", "item"):
+        empty = raw[wanted[role]].str.len() == 0
+        if empty.any():
+            row = int(np.flatnonzero(empty.to_numpy())[0])
+            raise DataError(f"{path}: column {wanted[role]!r} is empty on data line {row + 1}")
+
+    events = pd.DataFrame(
+        {
+            "session_id": raw[columns.session].to_numpy(),
+            "item_id": raw[columns.item].to_numpy(),
+            "timestamp": timestamp,
+        }
+    )
+    logger.info("read %d events from %s", len(events), path)
+    return sort_events(events, source=str(path))
+
+
+def sort_events(events: pd.DataFrame, source: str = "events") -> pd.DataFrame:
+    """Sort ``events`` stably by (session, time); sessions keep their first-appearance order.
+
+    Logs a message when the input was not already in that order.
+    """
+    session_code, _ = pd.factorize(events["session_id"])
+    order = np.lexsort((events["timestamp"].to_numpy(), session_code))
+    if np.any(order != np.arange(len(order))):
+        logger.info(
+            "%s: rows were not sorted by (session, time); sorted %d rows stably", source, len(order)
+        )
+        events = events.iloc[order].reset_index(drop=True)
+    return events

@@ -1,0 +1,121 @@
+"""The evaluation protocol: every model ranks the same next-item events over the whole catalogue.
+
+Test sessions are walked with the session-parallel iterator (slots reset at every new session);
+for each event after the first of a session the model scores all training items given the
+prefix, and the target's rank is stored per event. Metrics are computed from those ranks, so
+they cannot depend on the evaluation batch size.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from tqdm.auto import tqdm
+
+from gru4rec_study.data.batching import session_parallel_steps
+from gru4rec_study.data.sessions import SessionData
+from gru4rec_study.evaluation.metrics import metric_values
+from gru4rec_study.evaluation.ranking import TiePolicy, check_tie_policy, target_ranks
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CUTOFFS = (5, 10, 20)
+
+
+@dataclass
+class EvaluationResult:
+    """Per-event ranks of one model on one test set, and the metrics computed from them."""
+
+    model: str
+    tie_policy: str
+    cutoffs: tuple[int, ...]
+    ranks: NDArray[np.float64]  # shape (n_events,): rank of the target of every event
+    event_index: NDArray[np.int64]  # shape (n_events,): position of each target in the test data
+    seconds: float = 0.0
+    metrics: dict[str, float | None] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.metrics:
+            self.metrics = metric_values(self.ranks, self.cutoffs)
+
+    @property
+    def n_events(self) -> int:
+        return len(self.ranks)
+
+    def as_dict(self) -> dict:
+        return {
+            "model": self.model,
+            "tie_policy": self.tie_policy,
+            "n_events": self.n_events,
+            "seconds": self.seconds,
+            "metrics": self.metrics,
+        }
+
+
+def evaluate(
+    model,
+    test: SessionData,
+    cutoffs: tuple[int, ...] | list[int] = DEFAULT_CUTOFFS,
+    tie_policy: TiePolicy = "conservative",
+    batch_size: int = 512,
+    show_progress: bool = False,
+) -> EvaluationResult:
+    """Rank the target of every next-item event of ``test`` among all of ``model``'s items.
+
+    Parameters
+    ----------
+    model
+        A fitted recommender; ``test`` must be encoded with its item map.
+    test
+        Test sessions; every event after the first of a session is predicted from its prefix.
+    cutoffs
+        List lengths K for Recall@K, MRR@K and NDCG@K.
+    tie_policy
+        ``conservative`` (default), ``standard`` or ``median``; see :mod:`.ranking`.
+    batch_size
+        Number of sessions scored in parallel; it changes speed, never results.
+    """
+    check_tie_policy(tie_policy)
+    if model.item_map is None or model.item_map.n_items != test.n_items:
+        raise ValueError(f"{model.name}: the test data is not encoded with the model's item map")
+    cutoffs = tuple(int(c) for c in cutoffs)
+    n_events = test.n_prediction_events
+    ranks = np.full(n_events, np.nan)
+    event_index = np.empty(n_events, dtype=np.int64)
+    # Events keep test-data order: the target at position p of session s is event p - s - 1.
+    session_of = np.repeat(np.arange(test.n_sessions), test.session_lengths)
+    items = torch.from_numpy(test.item_idx.astype(np.int64))
+
+    started = time.perf_counter()
+    scorer = None
+    bar = tqdm(total=n_events, desc=f"evaluating {model.name}", unit="ev",
+               disable=not show_progress, leave=False)
+    if n_events:
+        for step in session_parallel_steps(test.session_offsets, batch_size):
+            if scorer is None:
+                scorer = model.scorer(len(step.positions))
+            else:
+                if step.keep is not None:
+                    scorer.keep(step.keep)
+                scorer.reset(step.reset)
+            scores = scorer.scores(test.item_idx[step.positions])
+            targets = items[step.targets].to(scores.device)
+            step_ranks = target_ranks(scores, targets, tie_policy).cpu().numpy()
+            slots = step.targets - session_of[step.targets] - 1
+            ranks[slots] = step_ranks
+            event_index[slots] = step.targets
+            bar.update(len(step.positions))
+    bar.close()
+    seconds = time.perf_counter() - started
+    if np.isnan(ranks).any():
+        raise RuntimeError(f"{model.name}: {int(np.isnan(ranks).sum())} events were not evaluated")
+    if n_events == 0:
+        logger.warning("%s: the test data has no next-item events; metrics are undefined", model.name)
+    result = EvaluationResult(model.name, tie_policy, cutoffs, ranks, event_index, seconds)
+    logger.info("%s: %d events in %.2f s; %s", model.name, n_events, seconds, result.metrics)
+    return result

@@ -1,0 +1,55 @@
+"""Session-based recommenders behind one scoring contract (see :mod:`.base`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from gru4rec_study.models.base import (
+    NotFittedError,
+    Recommender,
+    SessionScorer,
+    TrainingError,
+)
+from gru4rec_study.models.gru4rec import GRU4Rec, GRU4RecConfig, load_preset
+from gru4rec_study.models.io import read_model_files
+from gru4rec_study.models.markov import Markov
+from gru4rec_study.models.popularity import Popularity
+
+MODELS: dict[str, type] = {"popularity": Popularity, "markov": Markov, "gru4rec": GRU4Rec}
+
+
+def make_model(kind: str, params: dict[str, Any] | None = None, **options: Any) -> Recommender:
+    """Build an unfitted model by name (``popularity``, ``markov``, ``gru4rec``)."""
+    key = kind.lower()
+    if key not in MODELS:
+        raise ValueError(f"unknown model {kind!r}; choose one of {sorted(MODELS)}")
+    params = dict(params or {})
+    if key == "gru4rec":
+        return GRU4Rec(GRU4RecConfig.from_dict(params), **options)
+    return MODELS[key](**params)
+
+
+def load_model(directory: str | Path, **options: Any) -> Recommender:
+    """Load a model saved with ``model.save(directory)``."""
+    header, item_map, tensors = read_model_files(directory)
+    by_name = {cls.name: cls for cls in MODELS.values()}
+    if header["model"] not in by_name:
+        raise ValueError(f"{directory}: unknown model {header['model']!r}")
+    return by_name[header["model"]].from_state(header["config"], item_map, tensors, **options)
+
+
+__all__ = [
+    "GRU4Rec",
+    "GRU4RecConfig",
+    "MODELS",
+    "Markov",
+    "NotFittedError",
+    "Popularity",
+    "Recommender",
+    "SessionScorer",
+    "TrainingError",
+    "load_model",
+    "load_preset",
+    "make_model",
+]

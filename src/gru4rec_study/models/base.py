@@ -1,0 +1,70 @@
+"""The contract between recommenders and the evaluator.
+
+A recommender is fitted on training :class:`~gru4rec_study.data.SessionData` and then hands out a
+:class:`SessionScorer`: an object with one state per slot of the session-parallel iterator. The
+evaluator drives every model through the same three calls: ``keep`` (drop finished slots),
+``reset`` (zero the state of slots that start a new session) and ``scores`` (feed each slot's
+current item, get scores for all items).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from gru4rec_study.data.sessions import ItemMap, SessionData
+
+
+@runtime_checkable
+class SessionScorer(Protocol):
+    """Per-slot session state of a fitted recommender."""
+
+    def keep(self, mask: NDArray[np.bool_]) -> None:
+        """Keep only the slots where ``mask`` is true, in order."""
+
+    def reset(self, slots: NDArray[np.int64]) -> None:
+        """Forget the session history of ``slots``: they start new sessions."""
+
+    def scores(self, items: NDArray[np.int64]) -> torch.Tensor:
+        """Feed one item index per slot; return float scores of shape (n_slots, n_items)."""
+
+
+@runtime_checkable
+class Recommender(Protocol):
+    """A session-based next-item recommender."""
+
+    name: str
+    item_map: ItemMap | None
+
+    def fit(self, train: SessionData) -> Recommender: ...
+
+    def scorer(self, n_slots: int) -> SessionScorer: ...
+
+    def get_config(self) -> dict[str, Any]: ...
+
+    def save(self, directory: str | Path) -> Path: ...
+
+
+class NotFittedError(RuntimeError):
+    """A model was asked to score before ``fit`` (or ``load``) gave it a catalogue."""
+
+
+class TrainingError(RuntimeError):
+    """Training diverged or failed; the model must not be evaluated or saved."""
+
+
+class HistoryScorer:
+    """Scorer state for models that only need each slot's last item (Popularity, Markov)."""
+
+    def __init__(self, n_slots: int) -> None:
+        self.n_slots = n_slots
+
+    def keep(self, mask: NDArray[np.bool_]) -> None:
+        self.n_slots = int(mask.sum())
+
+    def reset(self, slots: NDArray[np.int64]) -> None:
+        """Nothing to forget: these models look at the current item only."""

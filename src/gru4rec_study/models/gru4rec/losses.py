@@ -1,0 +1,82 @@
+"""GRU4Rec's losses on the (n, n + n_sample) score matrix, with their gradients in closed form.
+
+Row ``i`` holds the scores of slot ``i`` against the mini-batch's targets (columns ``0..n-1``)
+followed by the shared negative samples; its positive is column ``i`` (the diagonal). Each
+function returns the loss summed over rows and the gradient of that sum with respect to the raw
+scores; dividing by the number of rows is the caller's job. The formulas follow Hidasi &
+Karatzoglou, "Recurrent neural networks with top-k gains" (CIKM 2018): cross-entropy
+(softmax over all columns, with the logQ correction of Yi et al., RecSys 2019) and BPR-max with
+score regularisation (equations 7 and 8 there).
+"""
+
+from __future__ import annotations
+
+import torch
+
+EPS = 1e-24  # added inside the logarithms, as in the official code
+
+
+def cross_entropy(scores: torch.Tensor, log_q: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Softmax cross-entropy of the diagonal.
+
+    Parameters
+    ----------
+    scores
+        Shape (n, n_cols): raw scores.
+    log_q
+        Shape (n_cols,): ``logq * log q_j`` subtracted from every column, or None.
+
+    Returns
+    -------
+    loss (0-dim tensor, summed over rows) and its gradient with respect to ``scores``.
+    """
+    n = scores.shape[0]
+    logits = scores - log_q if log_q is not None else scores.clone()
+    logits -= logits.max(dim=1, keepdim=True).values
+    probs = logits.exp_()
+    probs /= probs.sum(dim=1, keepdim=True)
+    p_pos = probs.diagonal()[:n]
+    loss = -torch.log(p_pos + EPS).sum()
+
+    # d/dz_ij of -log(p_ii + eps) = p_ii / (p_ii + eps) * (p_ij - [i == j])
+    coef = p_pos / (p_pos + EPS)
+    grad = probs.mul_(coef.unsqueeze(1))
+    grad.diagonal()[:n] -= coef
+    return loss, grad
+
+
+def bpr_max(scores: torch.Tensor, elu_param: float, bpreg: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """BPR-max with score regularisation, on ELU-transformed scores.
+
+    L_i = -log(sum_j s_ij * sigmoid(r_ii - r_ij) + eps) + bpreg * sum_j s_ij * r_ij ** 2, where
+    r = ELU(scores) (identity when ``elu_param`` is 0) and s_i is the softmax of r_i over the
+    negatives (j != i).
+
+    Returns
+    -------
+    loss (0-dim tensor, summed over rows) and its gradient with respect to ``scores``.
+    """
+    n = scores.shape[0]
+    r = torch.nn.functional.elu(scores, alpha=elu_param) if elu_param > 0 else scores
+    diag_mask = torch.zeros_like(r, dtype=torch.bool)
+    diag_mask.diagonal()[:n] = True
+
+    # Softmax weights over the negatives: the positive gets weight 0.
+    masked = r.masked_fill(diag_mask, float("-inf"))
+    weights = (masked - masked.max(dim=1, keepdim=True).values).exp_()
+    weights /= weights.sum(dim=1, keepdim=True)
+    r_pos = r.diagonal()[:n].unsqueeze(1)
+    sig = torch.sigmoid(r_pos - r)
+    ranking = (weights * sig).sum(dim=1) + EPS
+    r_sq = r * r
+    loss = -torch.log(ranking).sum() + bpreg * (weights * r_sq).sum()
+
+    # Gradient with respect to r, column by column (j != i), then the positive.
+    g = bpreg * r_sq - sig / ranking.unsqueeze(1)  # dL/ds_ij
+    direct = weights * sig * (1.0 - sig) / ranking.unsqueeze(1)  # through sigmoid(r_ii - r_ij)
+    grad_r = weights * (g - (weights * g).sum(dim=1, keepdim=True)) + direct
+    grad_r += 2.0 * bpreg * weights * r
+    grad_r.diagonal()[:n] = -direct.sum(dim=1)
+    if elu_param > 0:
+        grad_r = torch.where(scores > 0, grad_r, grad_r * (r + elu_param))
+    return loss, grad_r

@@ -1,0 +1,190 @@
+"""GRU4Rec as a recommender: training epochs over session-parallel mini-batches, and scoring.
+
+Hidasi et al., "Session-based recommendations with recurrent neural networks" (ICLR 2016), and
+Hidasi & Karatzoglou, "Recurrent neural networks with top-k gains for session-based
+recommendations" (CIKM 2018). Behaviour follows the official PyTorch implementation except where
+``docs/deviations.md`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from tqdm.auto import tqdm
+
+from gru4rec_study.data.batching import session_parallel_steps
+from gru4rec_study.data.sessions import ItemMap, SessionData
+from gru4rec_study.models.base import NotFittedError, TrainingError
+from gru4rec_study.models.gru4rec.config import GRU4RecConfig
+from gru4rec_study.models.gru4rec.network import GRU4RecNetwork
+from gru4rec_study.models.gru4rec.trainer import TrainingStep
+from gru4rec_study.models.io import save_model_files
+
+logger = logging.getLogger(__name__)
+
+
+def resolve_device(name: str) -> torch.device:
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"GRU4Rec parameter 'device' is {name!r} but CUDA is not available")
+    return device
+
+
+def keep_rows(state: list[torch.Tensor], mask: NDArray[np.bool_]) -> list[torch.Tensor]:
+    keep = torch.from_numpy(mask).to(state[0].device)
+    return [h[keep] for h in state]
+
+
+def zero_rows(state: list[torch.Tensor], slots: NDArray[np.int64]) -> None:
+    if len(slots):
+        rows = torch.from_numpy(np.asarray(slots, dtype=np.int64)).to(state[0].device)
+        for h in state:
+            h.index_fill_(0, rows, 0.0)
+
+
+class _GRU4RecScorer:
+    def __init__(self, network: GRU4RecNetwork, n_slots: int) -> None:
+        self.net = network
+        self.state = network.zero_state(n_slots)
+
+    def keep(self, mask: NDArray[np.bool_]) -> None:
+        self.state = keep_rows(self.state, mask)
+
+    def reset(self, slots: NDArray[np.int64]) -> None:
+        zero_rows(self.state, slots)
+
+    def scores(self, items: NDArray[np.int64]) -> torch.Tensor:
+        index = torch.from_numpy(np.asarray(items, dtype=np.int64)).to(self.net.device)
+        output = self.net.hidden_step(index, self.state)
+        return self.net.score_all(output)
+
+
+class GRU4Rec:
+    """GRU4Rec with the official training semantics.
+
+    Parameters
+    ----------
+    config
+        Hyperparameters; the official defaults when not given.
+    show_progress
+        Show a tqdm bar per epoch on stderr.
+    """
+
+    name = "GRU4Rec"
+
+    def __init__(self, config: GRU4RecConfig | None = None, show_progress: bool = False) -> None:
+        self.config = config or GRU4RecConfig()
+        self.show_progress = show_progress
+        self.item_map: ItemMap | None = None
+        self.network_: GRU4RecNetwork | None = None
+        self.training_log_: list[dict[str, float]] = []
+
+    def fit(self, train: SessionData) -> GRU4Rec:
+        """Train on ``train`` for ``config.n_epochs`` epochs.
+
+        Raises
+        ------
+        TrainingError
+            When the loss becomes NaN or infinite; the model is then left unfitted.
+        """
+        cfg = self.config
+        device = resolve_device(cfg.device)
+        generator = torch.Generator(device=device).manual_seed(cfg.seed)
+        network = GRU4RecNetwork(cfg, train.n_items, device).initialise(cfg.seed)
+        step_fn = TrainingStep(network, cfg, train.item_counts(), generator)
+        items = torch.from_numpy(train.item_idx.astype(np.int64)).to(device)
+        self.item_map, self.network_, self.training_log_ = None, None, []
+        logger.info(
+            "GRU4Rec: %d items, %d sessions, %d training events; %s", train.n_items,
+            train.n_sessions, train.n_prediction_events, cfg.as_dict(),
+        )
+        for epoch in range(1, cfg.n_epochs + 1):
+            record = self._epoch(epoch, train, items, network, step_fn)
+            self.training_log_.append(record)
+            logger.info(
+                "epoch %d: loss %.4f, %.2f s, %.0f events/s, %.3f ms per mini-batch",
+                epoch, record["loss"], record["seconds"], record["events_per_second"],
+                record["ms_per_batch"],
+            )
+        self.item_map, self.network_ = train.item_map, network
+        return self
+
+    def _epoch(self, epoch, train, items, network, step_fn) -> dict[str, float]:
+        cfg = self.config
+        min_slots = 1 if cfg.n_sample > 0 else 2
+        total_loss = torch.zeros((), dtype=torch.float64, device=network.device)
+        n_events, n_batches = 0, 0
+        state = None
+        bar = tqdm(
+            total=train.n_prediction_events, desc=f"GRU4Rec epoch {epoch}", unit="ev",
+            disable=not self.show_progress, leave=False,
+        )
+        started = time.perf_counter()
+        for step in session_parallel_steps(train.session_offsets, cfg.batch_size, min_slots):
+            n = len(step.positions)
+            if state is None:
+                state = network.zero_state(n)
+            else:
+                if step.keep is not None:
+                    state = keep_rows(state, step.keep)
+                zero_rows(state, step.reset)
+            positions = torch.from_numpy(step.positions).to(network.device)
+            loss = step_fn(items[positions], items[positions + 1], state)
+            if not math.isfinite(float(loss)):
+                bar.close()
+                raise TrainingError(
+                    f"GRU4Rec: the loss became {float(loss)} in epoch {epoch}, mini-batch"
+                    f" {n_batches + 1}; lower learning_rate (now {cfg.learning_rate})"
+                )
+            total_loss += loss
+            n_events += n
+            n_batches += 1
+            if n_batches % 200 == 0:
+                bar.update(n_events - bar.n)
+        bar.close()
+        seconds = time.perf_counter() - started
+        return {
+            "epoch": epoch,
+            "loss": float(total_loss) / max(n_events, 1),
+            "seconds": seconds,
+            "events": n_events,
+            "mini_batches": n_batches,
+            "events_per_second": n_events / seconds if seconds > 0 else float("nan"),
+            "ms_per_batch": 1e3 * seconds / max(n_batches, 1),
+        }
+
+    def scorer(self, n_slots: int) -> _GRU4RecScorer:
+        if self.network_ is None:
+            raise NotFittedError("GRU4Rec: call fit() before scoring")
+        return _GRU4RecScorer(self.network_, n_slots)
+
+    def get_config(self) -> dict[str, Any]:
+        return self.config.as_dict()
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        if self.network_ is None:
+            raise NotFittedError("GRU4Rec: nothing to save before fit()")
+        return self.network_.state_tensors()
+
+    def save(self, directory: str | Path) -> Path:
+        return save_model_files(self, directory)
+
+    @classmethod
+    def from_state(
+        cls, config: dict[str, Any], item_map: ItemMap, tensors: dict, device: str | None = None
+    ) -> GRU4Rec:
+        cfg = GRU4RecConfig.from_dict(config)
+        if device is not None:
+            cfg = cfg.with_updates(device=device)
+        model = cls(cfg)
+        network = GRU4RecNetwork(cfg, item_map.n_items, resolve_device(cfg.device))
+        model.network_ = network.load_state(tensors)
+        model.item_map = item_map
+        return model

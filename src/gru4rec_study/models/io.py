@@ -1,0 +1,48 @@
+"""Saving and loading models as plain files: a JSON config, a JSON item map, and tensors.
+
+The tensors are saved with :func:`torch.save` as a flat dict and loaded with
+``torch.load(weights_only=True)``: no pickled objects, so loading a file never runs code.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gru4rec_study.data.sessions import ItemMap
+
+FORMAT_VERSION = 1
+CONFIG_FILE, ITEMS_FILE, TENSORS_FILE = "model.json", "items.json", "weights.pt"
+
+
+def save_model_files(model: Any, directory: str | Path) -> Path:
+    """Write ``model`` into ``directory`` (created if needed) and return the directory."""
+    if model.item_map is None:
+        raise ValueError(f"{model.name}: cannot save a model that was not fitted")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    header = {"format": FORMAT_VERSION, "model": model.name, "config": model.get_config()}
+    (directory / CONFIG_FILE).write_text(json.dumps(header, indent=2) + "\n")
+    (directory / ITEMS_FILE).write_text(json.dumps([str(i) for i in model.item_map.item_ids]))
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_tensors().items()}
+    torch.save(tensors, directory / TENSORS_FILE)
+    return directory
+
+
+def read_model_files(directory: str | Path) -> tuple[dict[str, Any], ItemMap, dict]:
+    """Return the header, item map and tensors saved by :func:`save_model_files`."""
+    directory = Path(directory)
+    config_path = directory / CONFIG_FILE
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{directory}: not a saved model (no {CONFIG_FILE})")
+    header = json.loads(config_path.read_text())
+    if header.get("format") != FORMAT_VERSION:
+        raise ValueError(f"{config_path}: unsupported model format {header.get('format')!r}")
+    ids = json.loads((directory / ITEMS_FILE).read_text())
+    item_map = ItemMap(np.asarray(ids, dtype=object))
+    tensors = torch.load(directory / TENSORS_FILE, weights_only=True, map_location="cpu")
+    return header, item_map, tensors
