@@ -15,6 +15,7 @@ from gru4rec_study.models.gru4rec import GRU4Rec, GRU4RecConfig, load_preset
 from gru4rec_study.models.io import read_model_files
 from gru4rec_study.models.markov import Markov
 from gru4rec_study.models.popularity import Popularity
+from gru4rec_study.models.recommend import recommend
 
 MODELS: dict[str, type] = {"popularity": Popularity, "markov": Markov, "gru4rec": GRU4Rec}
 
@@ -52,4 +53,5 @@ __all__ = [
     "load_model",
     "load_preset",
     "make_model",
+    "recommend",
 ]

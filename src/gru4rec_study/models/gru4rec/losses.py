@@ -32,8 +32,10 @@ def cross_entropy(scores: torch.Tensor, log_q: torch.Tensor | None) -> tuple[tor
     """
     n = scores.shape[0]
     logits = scores - log_q if log_q is not None else scores.clone()
-    logits -= logits.max(dim=1, keepdim=True).values
-    probs = logits.exp_()
+    logits -= logits.amax(dim=1, keepdim=True)
+    # exp(-30) ~ 1e-13 is below float32 resolution next to the row maximum's exp(0) = 1; the
+    # clamp keeps exp and the gradients away from subnormal numbers, which are very slow on CPUs.
+    probs = logits.clamp_(min=-30.0).exp_()
     probs /= probs.sum(dim=1, keepdim=True)
     p_pos = probs.diagonal()[:n]
     loss = -torch.log(p_pos + EPS).sum()
@@ -63,7 +65,7 @@ def bpr_max(scores: torch.Tensor, elu_param: float, bpreg: float) -> tuple[torch
 
     # Softmax weights over the negatives: the positive gets weight 0.
     masked = r.masked_fill(diag_mask, float("-inf"))
-    weights = (masked - masked.max(dim=1, keepdim=True).values).exp_()
+    weights = (masked - masked.amax(dim=1, keepdim=True)).clamp_(min=-30.0).exp_()
     weights /= weights.sum(dim=1, keepdim=True)
     r_pos = r.diagonal()[:n].unsqueeze(1)
     sig = torch.sigmoid(r_pos - r)

@@ -1,8 +1,11 @@
 """Shared negative samples drawn with P(item) proportional to support ** alpha, from a cache.
 
 As in the official code, a block of ``cache_size // n_sample`` rows of ``n_sample`` ids is drawn
-ahead by inverse-CDF sampling (a right bisection into the cumulative distribution), one row is
-used per mini-batch, and the block is drawn anew when it runs out.
+ahead (in blocks of at most ``BLOCK_IDS`` ids) by inverse-CDF sampling (item = number of CDF values <= u, for u ~ U[0, 1)), one row is
+used per mini-batch, and the block is drawn anew when it runs out. The inversion first looks u
+up in a table of ``n_buckets`` equal-width buckets of [0, 1); only a u whose bucket contains a
+CDF value needs the bisection, so the result is exactly that of a bisection, at a fraction of
+its cost.
 """
 
 from __future__ import annotations
@@ -10,6 +13,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 from numpy.typing import NDArray
+
+
+BLOCK_IDS = 1 << 17
 
 
 def sampling_cdf(item_counts: NDArray[np.int64], alpha: float) -> torch.Tensor:
@@ -33,8 +39,15 @@ class SampleCache:
         device: torch.device,
     ) -> None:
         self.n_sample = n_sample
-        self.n_rows = max(1, cache_size // max(n_sample, 1))
-        self._cdf = sampling_cdf(item_counts, alpha).to(device)
+        # Draw at most BLOCK_IDS ids at a time: fresh 80 MB blocks cost more in page faults
+        # than the draws themselves on a CPU, and the distribution is the same.
+        self.n_rows = max(1, min(cache_size, BLOCK_IDS) // max(n_sample, 1))
+        cdf = sampling_cdf(item_counts, alpha)
+        self.n_buckets = 1 << max(16, int(np.ceil(np.log2(16 * len(item_counts)))))
+        edges = torch.arange(self.n_buckets + 1, dtype=torch.float64) / self.n_buckets
+        # bucket_items[k] = number of CDF values <= k / n_buckets
+        self._bucket_items = torch.searchsorted(cdf, edges, right=True).to(device)
+        self._cdf = cdf.to(device)
         self._n_items = len(item_counts)
         self._generator = generator
         self._device = device
@@ -47,7 +60,15 @@ class SampleCache:
             (n_rows, self.n_sample), generator=self._generator, device=self._device,
             dtype=torch.float64,
         )
-        return torch.searchsorted(self._cdf, u, right=True).clamp_(max=self._n_items - 1)
+        bucket = (u * self.n_buckets).long().view(-1)
+        low = self._bucket_items.index_select(0, bucket)
+        high = self._bucket_items.index_select(0, bucket + 1)
+        items = low.clone()
+        ambiguous = torch.nonzero(low != high).view(-1)
+        if len(ambiguous):
+            exact = torch.searchsorted(self._cdf, u.view(-1).index_select(0, ambiguous), right=True)
+            items.index_copy_(0, ambiguous, exact)
+        return items.clamp_(max=self._n_items - 1).view(n_rows, self.n_sample)
 
     def next(self) -> torch.Tensor:
         """The next row of samples, shape (n_sample,)."""

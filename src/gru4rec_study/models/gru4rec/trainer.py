@@ -45,10 +45,11 @@ class TrainingStep:
         self.log_counts = torch.from_numpy(np.log(counts)).to(device)
 
     def _dropout_mask(self, like: torch.Tensor, p: float) -> torch.Tensor | None:
+        """Inverted dropout: 1 / (1 - p) with probability 1 - p, else 0."""
         if p <= 0.0:
             return None
-        mask = torch.empty_like(like).bernoulli_(1.0 - p, generator=self.generator)
-        return mask.div_(1.0 - p)
+        keep = torch.rand(like.shape, generator=self.generator, device=like.device) >= p
+        return keep.to(like.dtype).mul_(1.0 / (1.0 - p))
 
     def _loss(self, scores: torch.Tensor, targets: torch.Tensor, samples: torch.Tensor | None):
         cfg = self.config
@@ -68,14 +69,24 @@ class TrainingStep:
         """Run one step without updating; return the summed loss and every gradient.
 
         ``state`` is advanced in place (entry ``i`` replaced by layer ``i``'s dropped-out output).
+        The output layer works on the unique items of the step: the score matrix is computed
+        against them once and expanded to the (n, n + n_sample) layout, so that the gradients
+        of repeated items arrive already summed.
         """
         net, cfg = self.net, self.config
         n = len(inputs)
         samples = self.sampler.next() if self.sampler is not None else None
         columns = torch.cat([targets, samples]) if samples is not None else targets
 
-        # 1. Forward through the input lookup and the GRU layers, with dropout.
-        x = net._input(inputs)
+        # 1. The unique items of the step (with the inputs when they share Wy).
+        shared = net.mode == "constrained"
+        index = torch.cat([inputs, columns]) if shared else columns
+        rows, inverse = torch.unique(index, return_inverse=True)
+        col_inverse = inverse[n:] if shared else inverse
+        wy_rows = net.tables["Wy"].index_select(0, rows)
+
+        # 2. Forward through the input lookup and the GRU layers, with dropout.
+        x = wy_rows.index_select(0, inverse[:n]) if shared else net._input(inputs)
         embed_mask = self._dropout_mask(x, cfg.dropout_p_embed) if x is not None else None
         if embed_mask is not None:
             x = x * embed_mask
@@ -88,21 +99,28 @@ class TrainingStep:
             state[i] = out
             x = out
 
-        # 2. Scores against the targets and the shared samples; loss averaged over rows.
-        wy_cols = net.tables["Wy"].index_select(0, columns)
-        scores = torch.addmm(net.tables["By"].index_select(0, columns), x, wy_cols.T)
+        # 3. Scores against the targets and the shared samples; loss averaged over rows.
+        by_rows = net.tables["By"].index_select(0, rows)
+        scores = torch.addmm(by_rows, x, wy_rows.T).index_select(1, col_inverse)
         loss, d_scores = self._loss(scores, targets, samples)
         d_scores.div_(n)
+        d_unique = torch.zeros(n, len(rows), dtype=d_scores.dtype, device=d_scores.device)
+        d_unique.index_add_(1, col_inverse, d_scores)
 
-        # 3. Backward: output layer, then the GRU layers from the top.
-        grads: dict = {"Wy_cols": d_scores.T @ x, "By_cols": d_scores.sum(dim=0)}
-        d_x = d_scores @ wy_cols
+        # 4. Backward: output layer, then the GRU layers from the top.
+        grads: dict = {"rows": rows, "Wy": d_unique.T @ x, "By": d_unique.sum(dim=0)}
+        d_x = d_unique @ wy_rows
         for i in reversed(range(len(caches))):
             d_x = self._layer_backward(i, caches[i], d_x, grads)
         if d_x is not None and embed_mask is not None:
             d_x = d_x * embed_mask
-        grads["input_rows"] = d_x
-        grads["columns"] = columns
+        if shared:
+            grads["Wy"].index_add_(0, inverse[:n], d_x)
+            # By rows touched only as inputs get no update (lazy momentum stays lazy).
+            grads["By_rows"] = torch.zeros(len(rows), dtype=torch.bool, device=rows.device)
+            grads["By_rows"][col_inverse] = True
+        else:
+            grads["input_rows"] = d_x
         return loss, grads
 
     def _layer_backward(self, i: int, cache: _LayerCache, d_out: torch.Tensor, grads: dict):
@@ -143,14 +161,13 @@ class TrainingStep:
             dense.extend(grads[f"{name}.{i}"] for i in range(n_layers))
         opt.step_dense(dense)
 
-        columns = grads["columns"]
-        if net.mode == "constrained":
-            index = torch.cat([inputs, columns])
-            rows_grad = torch.cat([grads["input_rows"], grads["Wy_cols"]])
+        rows = grads["rows"]
+        opt.step_rows("Wy", rows, grads["Wy"])
+        if "By_rows" in grads:
+            touched = grads["By_rows"]
+            opt.step_rows("By", rows[touched], grads["By"][touched])
         else:
-            index, rows_grad = columns, grads["Wy_cols"]
-        opt.step_rows("Wy", *coalesce_rows(index, rows_grad))
-        opt.step_rows("By", *coalesce_rows(columns, grads["By_cols"]))
+            opt.step_rows("By", rows, grads["By"])
         if net.mode == "embedding":
             opt.step_rows("E", *coalesce_rows(inputs, grads["input_rows"]))
         elif net.mode == "onehot":

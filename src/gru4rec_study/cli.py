@@ -1,0 +1,257 @@
+"""The command line: ``gru4rec-study demo | run | split | train | evaluate | recommend | report``.
+
+This module only parses arguments, configures logging and progress bars, calls the library, and
+prints results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import tomllib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from gru4rec_study import __version__
+from gru4rec_study.data import DataError, EventColumns, encode_sessions, read_events, split_events
+from gru4rec_study.data.preprocess import filter_events
+from gru4rec_study.evaluation import TIE_POLICIES, evaluate
+from gru4rec_study.experiments import (
+    ConfigError,
+    load_experiment,
+    run_experiment,
+    shipped_experiment,
+)
+from gru4rec_study.experiments.config import ModelConfig
+from gru4rec_study.experiments.models import build_model
+from gru4rec_study.models import TrainingError, load_model, recommend
+from gru4rec_study.models.gru4rec import preset_names
+from gru4rec_study.reporting import results_table, write_report
+
+logger = logging.getLogger("gru4rec_study.cli")
+
+
+def _parse_value(text: str) -> Any:
+    """A TOML value (number, boolean, string, list), or the text itself."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def _parse_params(pairs: Sequence[str]) -> dict[str, Any]:
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--param expects KEY=VALUE, got {pair!r}")
+        params[key.strip()] = _parse_value(value.strip())
+    return params
+
+
+def _columns(args: argparse.Namespace) -> EventColumns:
+    return EventColumns(args.session_column, args.item_column, args.time_column)
+
+
+def _add_columns(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--session-column", default="SessionId", help="session id column")
+    parser.add_argument("--item-column", default="ItemId", help="item id column")
+    parser.add_argument("--time-column", default="Time", help="timestamp column")
+
+
+def _print_run(result) -> None:
+    paths = write_report(result.run_dir)
+    print(results_table(result.results))
+    print(f"\nRun directory: {result.run_dir}")
+    figures = sorted(str(p) for name, p in paths.items() if name.endswith(".png"))
+    if figures:
+        print("Figures: " + ", ".join(figures))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    config = load_experiment(shipped_experiment("demo"))
+    if args.epochs is not None:
+        models = tuple(
+            ModelConfig(m.kind, m.name, m.preset, {**m.params, "n_epochs": args.epochs})
+            if m.kind == "gru4rec" else m
+            for m in config.models
+        )
+        config = type(config)(**{**config.__dict__, "models": models})
+    _print_run(run_experiment(config, args.out, show_progress=args.progress))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = load_experiment(args.experiment)
+    _print_run(run_experiment(config, args.out, show_progress=args.progress))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    paths = write_report(args.run_dir)
+    print(paths["table"].read_text(), end="")
+    for name, path in sorted(paths.items()):
+        print(f"{name}: {path}")
+    return 0
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    events = read_events(args.events, _columns(args))
+    events, filters = filter_events(
+        events, args.min_item_support, args.min_session_length, str(args.events)
+    )
+    train, test, report = split_events(events, args.rule, args.test_share, args.test_days)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    names = {"session_id": "SessionId", "item_id": "ItemId", "timestamp": "Time"}
+    for part, table in (("train", train), ("test", test)):
+        table.rename(columns=names).to_csv(out / f"{part}.tsv", sep="\t", index=False)
+    summary = {"filters": filters.steps, "split": report.as_dict()}
+    (out / "split_report.json").write_text(json.dumps(summary, indent=2) + "\n")
+    for key, value in report.as_dict().items():
+        print(f"{key:45s} {value}")
+    print(f"wrote {out / 'train.tsv'}, {out / 'test.tsv'} and {out / 'split_report.json'}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    params = _parse_params(args.param)
+    if args.epochs is not None:
+        params["n_epochs"] = args.epochs
+    spec = ModelConfig(args.model, preset=args.preset, params=params)
+    model = build_model(spec, seed=args.seed, show_progress=args.progress)
+    train = encode_sessions(read_events(args.train, _columns(args)), source=str(args.train))
+    model.fit(train)
+    model.save(args.out)
+    print(f"saved {model.name} ({train.n_items} items) to {args.out}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    model = load_model(args.model)
+    events = read_events(args.test, _columns(args))
+    test = encode_sessions(events, model.item_map, min_session_length=2, source=str(args.test))
+    result = evaluate(model, test, args.cutoffs, args.tie_policy, args.batch_size, args.progress)
+    removed = test.report.as_dict()
+    summary = {**result.as_dict(), "test_encoding": removed}
+    results = {"models": {model.name: summary}, "cutoffs": args.cutoffs,
+               "n_events": result.n_events, "tie_policy": args.tie_policy}
+    print(results_table(results))
+    print(f"removed from the test data: {removed}")
+    if args.out:
+        Path(args.out).write_text(json.dumps(summary, indent=2) + "\n")
+    return 0
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    model = load_model(args.model)
+    prefixes = [[i for i in p.split(",") if i] for p in args.items]
+    for prefix, recs in zip(prefixes, recommend(model, prefixes, args.k), strict=True):
+        print(f"after {','.join(prefix)}:")
+        for rank, (item, score) in enumerate(recs, start=1):
+            print(f"  {rank:3d}  {item}  {score:.6g}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gru4rec-study",
+        description="GRU4Rec with the official semantics against strong baselines, evaluated "
+        "with full ranking on time-split session data.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="warnings only, no progress")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="the main job on the bundled yoochoose-clicks-100k data")
+    p.add_argument("--out", default="runs", help="folder for the run directory (default: runs)")
+    p.add_argument("--epochs", type=int, help="GRU4Rec epochs (default: the preset's 10)")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("run", help="run an experiment TOML file into a new run directory")
+    p.add_argument("experiment", type=Path)
+    p.add_argument("--out", default="runs", help="folder for the run directory (default: runs)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("report", help="write tables and figures of a run directory")
+    p.add_argument("run_dir", type=Path)
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("split", help="split an event file by time into train.tsv and test.tsv")
+    p.add_argument("events", type=Path)
+    p.add_argument("--rule", choices=("days", "sessions"), default="days",
+                   help="days: sessions ending in the last --test-days are test; sessions: the "
+                   "newest --test-share of sessions by start time are test")
+    p.add_argument("--test-days", type=float, default=1.0)
+    p.add_argument("--test-share", type=float, default=0.2)
+    p.add_argument("--min-item-support", type=int, default=5)
+    p.add_argument("--min-session-length", type=int, default=2)
+    p.add_argument("--out", type=Path, required=True)
+    _add_columns(p)
+    p.set_defaults(func=cmd_split)
+
+    p = sub.add_parser("train", help="train one model on an event file and save it")
+    p.add_argument("train", type=Path)
+    p.add_argument("--model", choices=("popularity", "markov", "gru4rec"), default="gru4rec")
+    p.add_argument("--preset", choices=preset_names(), help="GRU4Rec preset")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="model parameter (repeatable), e.g. --param layers=100 --param loss=bpr-max")
+    p.add_argument("--epochs", type=int, help="GRU4Rec epochs")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--out", type=Path, required=True, help="model directory to write")
+    _add_columns(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="evaluate a saved model on a test event file")
+    p.add_argument("model", type=Path)
+    p.add_argument("test", type=Path)
+    p.add_argument("--cutoffs", type=int, nargs="+", default=[5, 10, 20])
+    p.add_argument("--tie-policy", choices=TIE_POLICIES, default="conservative")
+    p.add_argument("--batch-size", type=int, default=512)
+    p.add_argument("--out", type=Path, help="write the results as JSON here")
+    _add_columns(p)
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("recommend", help="top-k next items after session prefixes")
+    p.add_argument("model", type=Path)
+    p.add_argument("--items", action="append", required=True,
+                   help="comma-separated item ids of one prefix (repeat for more prefixes)")
+    p.add_argument("-k", type=int, default=10)
+    p.set_defaults(func=cmd_recommend)
+    return parser
+
+
+def _configure_logging(args: argparse.Namespace) -> None:
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
+                                           "%H:%M:%S"))
+    package_logger = logging.getLogger("gru4rec_study")
+    package_logger.handlers = [h for h in package_logger.handlers
+                               if isinstance(h, logging.NullHandler)]
+    package_logger.addHandler(handler)
+    package_logger.setLevel(level)
+    args.progress = not args.quiet and not os.environ.get("CI") and sys.stderr.isatty()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args)
+    try:
+        with logging_redirect_tqdm(loggers=[logging.getLogger("gru4rec_study")]):
+            return args.func(args)
+    except (DataError, ConfigError, TrainingError, ValueError, FileNotFoundError) as exc:
+        print(f"gru4rec-study {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

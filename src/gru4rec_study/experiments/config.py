@@ -1,0 +1,181 @@
+"""Experiments as data: a TOML file resolved into frozen dataclasses, checked before training.
+
+An unknown key or a bad value is an error that names the key and the file. Data paths may be
+``bundled:PART`` (a part of the bundled dataset) or a file path, relative to the TOML file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from gru4rec_study.evaluation.ranking import TIE_POLICIES
+
+BUNDLED_PREFIX = "bundled:"
+
+
+class ConfigError(ValueError):
+    """An experiment file with an unknown key or a bad value."""
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the events come from."""
+
+    train: str | None = None  # training events (path or bundled:PART)
+    test: str | None = None  # test events (path or bundled:PART)
+    events: str | None = None  # one event file to split instead of train/test
+    session_column: str = "SessionId"
+    item_column: str = "ItemId"
+    time_column: str = "Time"
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """How ``data.events`` is split (unused when train and test are given)."""
+
+    rule: str = "days"  # "days" (sessions ending in the last test_days are test) or "sessions"
+    test_days: float = 1.0  # length of the test period in days (rule "days")
+    test_share: float = 0.2  # share of the newest sessions in test (rule "sessions")
+    min_item_support: int = 5  # items with fewer events are removed before splitting
+    min_session_length: int = 2  # sessions with fewer events are removed before splitting
+
+
+@dataclass(frozen=True)
+class EvaluationConfig:
+    """How every model is evaluated."""
+
+    cutoffs: tuple[int, ...] = (5, 10, 20)  # list lengths K of Recall@K, MRR@K, NDCG@K
+    tie_policy: str = "conservative"  # "conservative", "standard" or "median"
+    batch_size: int = 512  # sessions scored in parallel (speed only, never results)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """One model of the experiment."""
+
+    kind: str  # "popularity", "markov" or "gru4rec"
+    name: str | None = None  # label in the results; the model's own name by default
+    preset: str | None = None  # GRU4Rec preset to start from (such as "rsc15")
+    params: dict[str, Any] = field(default_factory=dict)  # parameters on top of the preset
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """A whole experiment: data, split, models, evaluation and seed."""
+
+    name: str
+    data: DataConfig
+    split: SplitConfig
+    evaluation: EvaluationConfig
+    models: tuple[ModelConfig, ...]
+    seed: int = 42
+    source: str = "<memory>"  # the file it was read from
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _build(cls: type, values: Any, where: str, source: str) -> Any:
+    if not isinstance(values, dict):
+        raise ConfigError(f"{source}: [{where}] must be a table, got {values!r}")
+    known = {f.name for f in fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(
+            f"{source}: unknown key {where}.{unknown[0]}; known keys of [{where}]: {sorted(known)}"
+        )
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise ConfigError(f"{source}: [{where}]: {exc}") from exc
+
+
+def _resolve_path(value: str | None, base: Path) -> str | None:
+    if value is None or value.startswith(BUNDLED_PREFIX):
+        return value
+    path = Path(value)
+    return str(path if path.is_absolute() else (base / path).resolve())
+
+
+def _check(config: ExperimentConfig, source: str) -> None:
+    data, ev = config.data, config.evaluation
+    if data.events is None and (data.train is None or data.test is None):
+        raise ConfigError(f"{source}: [data] needs both train and test, or events to split")
+    if data.events is not None and (data.train or data.test):
+        raise ConfigError(f"{source}: [data] takes either events or train/test, not both")
+    if config.split.rule not in ("days", "sessions"):
+        raise ConfigError(f"{source}: split.rule must be 'days' or 'sessions'")
+    if ev.tie_policy not in TIE_POLICIES:
+        raise ConfigError(f"{source}: evaluation.tie_policy must be one of {TIE_POLICIES}")
+    if not ev.cutoffs or any(int(c) < 1 for c in ev.cutoffs):
+        raise ConfigError(f"{source}: evaluation.cutoffs must be positive integers")
+    if ev.batch_size < 1:
+        raise ConfigError(f"{source}: evaluation.batch_size must be at least 1")
+    if not config.models:
+        raise ConfigError(f"{source}: the experiment has no [[models]]")
+
+
+def parse_experiment(values: dict[str, Any], source: str, base: Path) -> ExperimentConfig:
+    """Resolve a parsed TOML mapping into an :class:`ExperimentConfig`."""
+    known = {"name", "seed", "data", "split", "evaluation", "models"}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"{source}: unknown key {unknown[0]}; known keys: {sorted(known)}")
+    data = _build(DataConfig, values.get("data", {}), "data", source)
+    data = DataConfig(
+        **{**asdict(data), **{k: _resolve_path(getattr(data, k), base) for k in ("train", "test", "events")}}
+    )
+    evaluation = _build(EvaluationConfig, values.get("evaluation", {}), "evaluation", source)
+    evaluation = EvaluationConfig(
+        tuple(int(c) for c in evaluation.cutoffs), evaluation.tie_policy, evaluation.batch_size
+    )
+    models = tuple(
+        _build(ModelConfig, m, f"models.{i}", source) for i, m in enumerate(values.get("models", []))
+    )
+    seed = values.get("seed", 42)
+    if not isinstance(seed, int):
+        raise ConfigError(f"{source}: seed must be an integer, got {seed!r}")
+    config = ExperimentConfig(
+        name=str(values.get("name", Path(source).stem)),
+        data=data,
+        split=_build(SplitConfig, values.get("split", {}), "split", source),
+        evaluation=evaluation,
+        models=models,
+        seed=seed,
+        source=source,
+    )
+    _check(config, source)
+    _check_models(config, source)
+    return config
+
+
+def _check_models(config: ExperimentConfig, source: str) -> None:
+    """Build every model once so that a bad parameter fails before anything trains."""
+    from gru4rec_study.experiments.models import build_model
+
+    for i, model in enumerate(config.models):
+        try:
+            build_model(model, seed=config.seed)
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(f"{source}: models.{i} ({model.kind}): {exc}") from exc
+
+
+def load_experiment(path: str | Path) -> ExperimentConfig:
+    """Read and check an experiment TOML file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such experiment file")
+    try:
+        values = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_experiment(values, str(path), path.resolve().parent)
+
+
+def shipped_experiment(name: str = "demo") -> Path:
+    """Path of an experiment file shipped with the package."""
+    return Path(str(resources.files("gru4rec_study.experiments") / f"{name}.toml"))

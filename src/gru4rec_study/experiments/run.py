@@ -1,0 +1,206 @@
+"""Running an experiment into a run directory.
+
+The run directory holds everything needed to reproduce and report the run: ``config.json`` (the
+resolved experiment), ``command.txt``, ``environment.json`` (package versions, git commit,
+machine), ``inputs.json`` (input files and their SHA-256), ``data.json`` (sizes and every
+removal), ``training_log.json`` (loss, seconds and events per second of every epoch),
+``results.json`` (every metric of every model, the tie policy, event counts), ``ranks.tsv.gz``
+(the rank of every test event under every model) and the saved models. Tables and figures are
+made from these files by :mod:`gru4rec_study.reporting`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gru4rec_study.data import bundled_dataset, encode_sessions, read_events, split_events
+from gru4rec_study.data.events import EventColumns
+from gru4rec_study.data.preprocess import filter_events
+from gru4rec_study.data.sessions import SessionData
+from gru4rec_study.evaluation import EvaluationResult, evaluate
+from gru4rec_study.experiments.config import BUNDLED_PREFIX, ExperimentConfig
+from gru4rec_study.experiments.models import build_model, model_label
+from gru4rec_study.experiments.provenance import file_sha256, git_commit, machine, package_versions
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    """The outcome of :func:`run_experiment`."""
+
+    run_dir: Path
+    results: dict[str, Any]  # the content of results.json
+    evaluations: dict[str, EvaluationResult]
+
+
+def _resolve_input(value: str) -> Path:
+    if value.startswith(BUNDLED_PREFIX):
+        return bundled_dataset(value.removeprefix(BUNDLED_PREFIX))
+    return Path(value)
+
+
+def _session_stats(data: SessionData) -> dict[str, Any]:
+    lengths = data.session_lengths
+    return {
+        "n_events": data.n_events,
+        "n_sessions": data.n_sessions,
+        "n_items": int(np.unique(data.item_idx).size),
+        "n_prediction_events": data.n_prediction_events,
+        "mean_session_length": float(lengths.mean()) if len(lengths) else None,
+        "max_session_length": int(lengths.max()) if len(lengths) else None,
+    }
+
+
+def load_data(config: ExperimentConfig) -> tuple[SessionData, SessionData, dict, dict]:
+    """Read (and split) the experiment's data; return train, test, data report, input hashes."""
+    d = config.data
+    columns = EventColumns(d.session_column, d.item_column, d.time_column)
+    report: dict[str, Any] = {}
+    if d.events is not None:
+        path = _resolve_input(d.events)
+        inputs = {"events": {"path": str(path), "sha256": file_sha256(path)}}
+        events = read_events(path, columns)
+        events, filters = filter_events(
+            events, config.split.min_item_support, config.split.min_session_length, str(path)
+        )
+        report["filters"] = filters.steps
+        train_events, test_events, split = split_events(
+            events, config.split.rule, config.split.test_share, config.split.test_days
+        )
+        report["split"] = split.as_dict()
+    else:
+        paths = {"train": _resolve_input(d.train), "test": _resolve_input(d.test)}
+        inputs = {k: {"path": str(p), "sha256": file_sha256(p)} for k, p in paths.items()}
+        train_events = read_events(paths["train"], columns)
+        test_events = read_events(paths["test"], columns)
+    train = encode_sessions(train_events, source="train")
+    test = encode_sessions(test_events, train.item_map, min_session_length=2, source="test")
+    report["test_encoding"] = test.report.as_dict()
+    report["train"] = _session_stats(train)
+    report["test"] = _session_stats(test)
+    return train, test, report, inputs
+
+
+def new_run_dir(root: str | Path, name: str) -> Path:
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    base = Path(root) / f"{name}-{stamp}"
+    run_dir, k = base, 1
+    while run_dir.exists():
+        k += 1
+        run_dir = Path(f"{base}-{k}")
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def _write_json(path: Path, value: Any) -> None:
+    path.write_text(json.dumps(value, indent=2, default=str) + "\n")
+
+
+def run_experiment(
+    config: ExperimentConfig,
+    out_root: str | Path = "runs",
+    argv: list[str] | None = None,
+    show_progress: bool = False,
+    run_dir: str | Path | None = None,
+) -> RunResult:
+    """Train and evaluate every model of ``config`` on the same test events.
+
+    Parameters
+    ----------
+    config
+        The experiment (see :func:`~gru4rec_study.experiments.config.load_experiment`).
+    out_root
+        Folder under which a new run directory ``NAME-YYYYmmdd-HHMMSS`` is created.
+    argv
+        The command line to record; ``sys.argv`` by default.
+    run_dir
+        Use this directory instead of a new one under ``out_root``.
+    """
+    run_dir = Path(run_dir) if run_dir is not None else new_run_dir(out_root, config.name)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    argv = list(sys.argv if argv is None else argv)
+    (run_dir / "command.txt").write_text(shlex.join(argv) + "\n")
+    _write_json(run_dir / "config.json", config.as_dict())
+    _write_json(
+        run_dir / "environment.json",
+        {"versions": package_versions(), "git_commit": git_commit(), "machine": machine(),
+         "seed": config.seed, "started": datetime.now(timezone.utc).isoformat()},
+    )
+
+    # 1. Data, read once and encoded once with the training catalogue for every model.
+    train, test, data_report, inputs = load_data(config)
+    _write_json(run_dir / "inputs.json", inputs)
+    _write_json(run_dir / "data.json", data_report)
+    if test.n_prediction_events == 0:
+        logger.warning("the test data has no next-item events: every metric is undefined")
+
+    # 2. Every model: fit, save, evaluate on the same events.
+    ev = config.evaluation
+    evaluations: dict[str, EvaluationResult] = {}
+    model_results: dict[str, Any] = {}
+    training_log: dict[str, Any] = {}
+    for i, spec in enumerate(config.models, start=1):
+        model = build_model(spec, config.seed, show_progress)
+        label = model_label(spec, model)
+        if label in evaluations:
+            raise ValueError(f"{config.source}: two models are named {label!r}; set name = ...")
+        logger.info("model %d of %d: %s", i, len(config.models), label)
+        started = time.perf_counter()
+        model.fit(train)
+        train_seconds = time.perf_counter() - started
+        model.save(run_dir / "models" / label)
+        result = evaluate(model, test, ev.cutoffs, ev.tie_policy, ev.batch_size, show_progress)
+        result.model = label
+        evaluations[label] = result
+        training_log[label] = getattr(model, "training_log_", [])
+        model_results[label] = {
+            "kind": spec.kind, "metrics": result.metrics, "n_events": result.n_events,
+            "train_seconds": train_seconds, "eval_seconds": result.seconds,
+        }
+    _write_json(run_dir / "training_log.json", training_log)
+
+    # 3. Results and per-event ranks (tables and figures come from reporting, which reads them).
+    results = {
+        "experiment": config.name,
+        "tie_policy": ev.tie_policy,
+        "cutoffs": list(ev.cutoffs),
+        "n_events": test.n_prediction_events,
+        "n_test_sessions": test.n_sessions,
+        "seed": config.seed,
+        "models": model_results,
+    }
+    _write_json(run_dir / "results.json", results)
+    write_ranks(run_dir / "ranks.tsv.gz", test, evaluations)
+    logger.info("run directory: %s", run_dir)
+    return RunResult(run_dir, results, evaluations)
+
+
+def write_ranks(path: Path, test: SessionData, evaluations: dict[str, EvaluationResult]) -> None:
+    """Per-event ranks of every model, one row per test event, as gzipped TSV."""
+    first = next(iter(evaluations.values()), None)
+    if first is None:
+        return
+    session_of = np.repeat(np.arange(test.n_sessions), test.session_lengths)
+    position = first.event_index
+    table = pd.DataFrame(
+        {
+            "SessionId": test.session_ids[session_of[position]],
+            "Position": position - test.session_offsets[session_of[position]],
+            "ItemId": test.item_map.item_ids[test.item_idx[position]],
+        }
+    )
+    for label, result in evaluations.items():
+        table[label] = result.ranks
+    table.to_csv(path, sep="\t", index=False)
