@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(BIN)/gru4rec-study demo
 
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -q
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -35,14 +35,14 @@ def cross_entropy(scores: torch.Tensor, log_q: torch.Tensor | None) -> tuple[tor
     logits -= logits.amax(dim=1, keepdim=True)
     # exp(-30) ~ 1e-13 is below float32 resolution next to the row maximum's exp(0) = 1; the
     # clamp keeps exp and the gradients away from subnormal numbers, which are very slow on CPUs.
-    probs = logits.clamp_(min=-30.0).exp_()
-    probs /= probs.sum(dim=1, keepdim=True)
-    p_pos = probs.diagonal()[:n]
+    exp = logits.clamp_(min=-30.0).exp_()
+    total = exp.sum(dim=1)
+    p_pos = exp.diagonal()[:n] / total
     loss = -torch.log(p_pos + EPS).sum()
 
     # d/dz_ij of -log(p_ii + eps) = p_ii / (p_ii + eps) * (p_ij - [i == j])
     coef = p_pos / (p_pos + EPS)
-    grad = probs.mul_(coef.unsqueeze(1))
+    grad = exp.mul_((coef / total).unsqueeze(1))
     grad.diagonal()[:n] -= coef
     return loss, grad
 

@@ -45,7 +45,14 @@ class _LayerCache:
 
 
 class GRU4RecNetwork:
-    """Parameters of GRU4Rec as plain tensors, with inference and a hand-written training step."""
+    """Parameters of GRU4Rec as plain tensors, with inference and a hand-written training step.
+
+    Storage is laid out for the training step: the output table ``output`` has shape
+    (n_items, H_last + 1), item vectors ``Wy`` in the first H_last columns and biases ``By`` in
+    the last, so that one matrix product gives scores with biases and one row update serves
+    both; the GRU weights are views into one flat tensor ``dense`` that the optimizer updates in
+    one go.
+    """
 
     def __init__(self, config: GRU4RecConfig, n_items: int, device: torch.device) -> None:
         self.config = config
@@ -53,64 +60,98 @@ class GRU4RecNetwork:
         self.device = device
         self.mode = config.input_mode
         self.tables: dict[str, torch.Tensor] = {}
+        self.dense = torch.empty(0)
         self.w_ih: list[torch.Tensor | None] = []
         self.w_hh: list[torch.Tensor] = []
         self.b_ih: list[torch.Tensor] = []
         self.b_hh: list[torch.Tensor] = []
 
+    @property
+    def Wy(self) -> torch.Tensor:  # noqa: N802 - the paper's name
+        """Output item vectors, shape (n_items, H_last) (a view into ``output``)."""
+        return self.tables["output"][:, :-1]
+
+    @property
+    def By(self) -> torch.Tensor:  # noqa: N802 - the paper's name
+        """Output item biases, shape (n_items,) (a view into ``output``)."""
+        return self.tables["output"][:, -1]
+
+    def dense_layout(self) -> list[tuple[str, tuple[int, ...]]]:
+        """Names and shapes of the dense parameters, in storage order."""
+        layers = self.config.layers
+        n_input = {"constrained": layers[-1], "embedding": self.config.embedding, "onehot": 0}[
+            self.mode
+        ]
+        layout = []
+        for i, size in enumerate(layers):
+            if not (i == 0 and self.mode == "onehot"):
+                layout.append((f"w_ih.{i}", (n_input, 3 * size)))
+            layout += [(f"w_hh.{i}", (size, 3 * size)), (f"b_ih.{i}", (3 * size,)),
+                       (f"b_hh.{i}", (3 * size,))]
+            n_input = size
+        return layout
+
+    def dense_views(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Split a flat tensor into named views of the dense parameters' shapes."""
+        views, start = {}, 0
+        for name, shape in self.dense_layout():
+            size = int(np.prod(shape))
+            views[name] = flat[start : start + size].view(shape)
+            start += size
+        return views
+
+    def _bind_dense(self) -> None:
+        views = self.dense_views(self.dense)
+        n_layers = len(self.config.layers)
+        self.w_ih = [views.get(f"w_ih.{i}") for i in range(n_layers)]
+        self.w_hh = [views[f"w_hh.{i}"] for i in range(n_layers)]
+        self.b_ih = [views[f"b_ih.{i}"] for i in range(n_layers)]
+        self.b_hh = [views[f"b_hh.{i}"] for i in range(n_layers)]
+
     def initialise(self, seed: int) -> GRU4RecNetwork:
         """Draw the weights (uniform per gate block; biases zero), seeded."""
         rng = np.random.default_rng(seed)
         layers = self.config.layers
-        n_in = {"constrained": layers[-1], "embedding": self.config.embedding, "onehot": 0}
-        n_input = n_in[self.mode]
+        values: dict[str, torch.Tensor] = {}
         if self.mode == "embedding":
-            self.tables["E"] = _uniform(rng, (self.n_items, n_input))
-        for i, size in enumerate(layers):
-            if i == 0 and self.mode == "onehot":
-                self.tables["Wx"] = _uniform(rng, (self.n_items, size), blocks=3)
-                self.w_ih.append(None)
+            values["E"] = _uniform(rng, (self.n_items, self.config.embedding))
+        for name, shape in self.dense_layout():
+            i = int(name.split(".")[1])
+            if name.startswith("w_"):
+                values[name] = _uniform(rng, (shape[0], layers[i]), blocks=3)
             else:
-                self.w_ih.append(_uniform(rng, (n_input, size), blocks=3))
-            self.w_hh.append(_uniform(rng, (size, size), blocks=3))
-            self.b_ih.append(torch.zeros(3 * size))
-            self.b_hh.append(torch.zeros(3 * size))
-            n_input = size
-        self.tables["Wy"] = _uniform(rng, (self.n_items, layers[-1]))
-        self.tables["By"] = torch.zeros(self.n_items)
-        return self.to(self.device)
+                values[name] = torch.zeros(shape)
+        if self.mode == "onehot":
+            values["Wx"] = _uniform(rng, (self.n_items, layers[0]), blocks=3)
+        values["Wy"] = _uniform(rng, (self.n_items, layers[-1]))
+        values["By"] = torch.zeros(self.n_items)
+        return self.load_state(values)
 
     def to(self, device: torch.device) -> GRU4RecNetwork:
         self.device = device
         self.tables = {k: v.to(device) for k, v in self.tables.items()}
-        self.w_ih = [w.to(device) if w is not None else None for w in self.w_ih]
-        for name in ("w_hh", "b_ih", "b_hh"):
-            setattr(self, name, [t.to(device) for t in getattr(self, name)])
+        self.dense = self.dense.to(device)
+        self._bind_dense()
         return self
 
     # -- parameters -------------------------------------------------------------------------
 
-    def dense_parameters(self) -> list[torch.Tensor]:
-        params = [w for w in self.w_ih if w is not None]
-        return params + self.w_hh + self.b_ih + self.b_hh
-
     def state_tensors(self) -> dict[str, torch.Tensor]:
-        tensors = dict(self.tables)
-        for i in range(len(self.config.layers)):
-            if self.w_ih[i] is not None:
-                tensors[f"w_ih.{i}"] = self.w_ih[i]
-            tensors[f"w_hh.{i}"] = self.w_hh[i]
-            tensors[f"b_ih.{i}"] = self.b_ih[i]
-            tensors[f"b_hh.{i}"] = self.b_hh[i]
+        """Every parameter as a separate contiguous tensor, named as in the docs."""
+        tensors = {k: v.clone() for k, v in self.tables.items() if k != "output"}
+        tensors["Wy"], tensors["By"] = self.Wy.contiguous(), self.By.contiguous()
+        tensors.update({k: v.clone() for k, v in self.dense_views(self.dense).items()})
         return tensors
 
     def load_state(self, tensors: dict[str, torch.Tensor]) -> GRU4RecNetwork:
-        self.tables = {k: tensors[k] for k in ("E", "Wx", "Wy", "By") if k in tensors}
-        n_layers = len(self.config.layers)
-        self.w_ih = [tensors.get(f"w_ih.{i}") for i in range(n_layers)]
-        self.w_hh = [tensors[f"w_hh.{i}"] for i in range(n_layers)]
-        self.b_ih = [tensors[f"b_ih.{i}"] for i in range(n_layers)]
-        self.b_hh = [tensors[f"b_hh.{i}"] for i in range(n_layers)]
+        """Take parameters named as :meth:`state_tensors` names them."""
+        self.tables = {k: tensors[k].float() for k in ("E", "Wx") if k in tensors}
+        self.tables["output"] = torch.cat([tensors["Wy"], tensors["By"].view(-1, 1)], 1).float()
+        layout = self.dense_layout()
+        missing = [name for name, _ in layout if name not in tensors]
+        if missing:
+            raise ValueError(f"GRU4Rec weights lack {missing}")
+        self.dense = torch.cat([tensors[name].reshape(-1).float() for name, _ in layout])
         return self.to(self.device)
 
     def zero_state(self, n: int) -> list[torch.Tensor]:
@@ -120,7 +161,7 @@ class GRU4RecNetwork:
 
     def _input(self, items: torch.Tensor) -> torch.Tensor | None:
         if self.mode == "constrained":
-            return self.tables["Wy"].index_select(0, items)
+            return self.Wy.index_select(0, items)
         if self.mode == "embedding":
             return self.tables["E"].index_select(0, items)
         return None
@@ -152,4 +193,4 @@ class GRU4RecNetwork:
     @torch.no_grad()
     def score_all(self, output: torch.Tensor) -> torch.Tensor:
         """Scores of every item, shape (n, n_items)."""
-        return torch.addmm(self.tables["By"], output, self.tables["Wy"].T)
+        return torch.addmm(self.By, output, self.Wy.T)

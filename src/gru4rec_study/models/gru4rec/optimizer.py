@@ -14,11 +14,11 @@ EPS = 1e-6
 
 
 class IndexedAdagradM:
-    """Adagrad (+ momentum) for a list of dense tensors and a dict of row-sparse item tables."""
+    """Adagrad (+ momentum) for one flat dense tensor and a dict of row-sparse item tables."""
 
     def __init__(
         self,
-        dense: list[torch.Tensor],
+        dense: torch.Tensor,
         sparse: dict[str, torch.Tensor],
         learning_rate: float,
         momentum: float = 0.0,
@@ -27,42 +27,69 @@ class IndexedAdagradM:
         self.momentum = momentum
         self.dense = dense
         self.sparse = sparse
-        self.dense_acc = [torch.zeros_like(p) for p in dense]
-        self.dense_vel = [torch.zeros_like(p) for p in dense] if momentum > 0 else []
+        self.dense_acc = torch.zeros_like(dense)
+        self.dense_vel = torch.zeros_like(dense) if momentum > 0 else None
         self.sparse_acc = {k: torch.zeros_like(p) for k, p in sparse.items()}
         self.sparse_vel = {k: torch.zeros_like(p) for k, p in sparse.items()} if momentum > 0 else {}
 
-    def step_dense(self, grads: list[torch.Tensor]) -> None:
-        """Update every dense parameter with its full gradient."""
-        torch._foreach_addcmul_(self.dense_acc, grads, grads)
-        denom = torch._foreach_add(self.dense_acc, EPS)
-        torch._foreach_rsqrt_(denom)
-        steps = torch._foreach_mul(grads, denom)
-        if self.momentum > 0:
-            torch._foreach_mul_(self.dense_vel, self.momentum)
-            torch._foreach_add_(self.dense_vel, steps, alpha=-self.lr)
-            torch._foreach_add_(self.dense, self.dense_vel)
+    def step_dense(self, grad: torch.Tensor) -> None:
+        """Update the dense parameters with their full (flat) gradient."""
+        self.dense_acc.addcmul_(grad, grad)
+        step = torch.add(self.dense_acc, EPS).rsqrt_().mul_(grad)
+        if self.dense_vel is not None:
+            self.dense_vel.mul_(self.momentum).add_(step, alpha=-self.lr)
+            self.dense.add_(self.dense_vel)
         else:
-            torch._foreach_add_(self.dense, steps, alpha=-self.lr)
+            self.dense.add_(step, alpha=-self.lr)
 
-    def step_rows(self, name: str, rows: torch.Tensor, grad: torch.Tensor) -> None:
-        """Update table ``name`` on ``rows`` (unique indices) with their summed gradients."""
+    def step_rows(
+        self,
+        name: str,
+        rows: torch.Tensor,
+        grad: torch.Tensor,
+        frozen_last_column: torch.Tensor | None = None,
+    ) -> None:
+        """Update table ``name`` on ``rows`` (unique indices) with their summed gradients.
+
+        ``frozen_last_column`` (shape (len(rows),), bool) marks rows whose last column the step
+        did not touch (an output bias of an item that was only an input): with momentum those
+        entries keep their value and velocity, as an untouched row would.
+        """
         acc = self.sparse_acc[name].index_select(0, rows).addcmul_(grad, grad)
         self.sparse_acc[name].index_copy_(0, rows, acc)
-        step = grad * acc.add_(EPS).rsqrt_()
+        step = acc.add_(EPS).rsqrt_().mul_(grad)
         param = self.sparse[name]
         if self.momentum > 0:
-            vel = self.sparse_vel[name].index_select(0, rows).mul_(self.momentum)
-            vel.add_(step, alpha=-self.lr)
+            old_vel = self.sparse_vel[name].index_select(0, rows)
+            vel = old_vel.mul(self.momentum).add_(step, alpha=-self.lr)
+            if frozen_last_column is not None:
+                vel[:, -1] = torch.where(frozen_last_column, old_vel[:, -1], vel[:, -1])
             self.sparse_vel[name].index_copy_(0, rows, vel)
+            if frozen_last_column is not None:  # vel is now the increment
+                vel[:, -1] = torch.where(frozen_last_column, 0.0, vel[:, -1])
             param.index_add_(0, rows, vel)
         else:
             param.index_add_(0, rows, step, alpha=-self.lr)
 
     def state_size(self) -> int:
         """Number of optimizer state values (for logging)."""
-        tensors = self.dense_acc + self.dense_vel + list(self.sparse_acc.values())
-        return sum(t.numel() for t in tensors + list(self.sparse_vel.values()))
+        tensors = [self.dense_acc, *self.sparse_acc.values(), *self.sparse_vel.values()]
+        if self.dense_vel is not None:
+            tensors.append(self.dense_vel)
+        return sum(t.numel() for t in tensors)
+
+
+def unique_rows(index: torch.Tensor, n_rows: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sorted unique values of ``index`` (all in [0, n_rows)) and the inverse mapping.
+
+    Equal to ``torch.unique(index, return_inverse=True)``, by counting instead of sorting.
+    """
+    present = torch.zeros(n_rows, dtype=torch.bool, device=index.device)
+    present[index] = True
+    rows = torch.nonzero(present).view(-1)
+    position = torch.empty(n_rows, dtype=torch.int64, device=index.device)
+    position[rows] = torch.arange(len(rows), device=index.device)
+    return rows, position.index_select(0, index)
 
 
 def coalesce_rows(index: torch.Tensor, grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from gru4rec_study.models.gru4rec import losses
 from gru4rec_study.models.gru4rec.config import GRU4RecConfig
 from gru4rec_study.models.gru4rec.network import GRU4RecNetwork, _LayerCache
-from gru4rec_study.models.gru4rec.optimizer import IndexedAdagradM, coalesce_rows
+from gru4rec_study.models.gru4rec.optimizer import IndexedAdagradM, coalesce_rows, unique_rows
 from gru4rec_study.models.gru4rec.sampler import SampleCache
 
 
@@ -33,7 +33,7 @@ class TrainingStep:
         self.generator = generator
         device = network.device
         self.optimizer = IndexedAdagradM(
-            network.dense_parameters(), network.tables, config.learning_rate, config.momentum
+            network.dense, network.tables, config.learning_rate, config.momentum
         )
         self.sampler = None
         if config.n_sample > 0:
@@ -81,9 +81,10 @@ class TrainingStep:
         # 1. The unique items of the step (with the inputs when they share Wy).
         shared = net.mode == "constrained"
         index = torch.cat([inputs, columns]) if shared else columns
-        rows, inverse = torch.unique(index, return_inverse=True)
+        rows, inverse = unique_rows(index, net.n_items)
         col_inverse = inverse[n:] if shared else inverse
-        wy_rows = net.tables["Wy"].index_select(0, rows)
+        out_rows = net.tables["output"].index_select(0, rows)  # (U, H + 1): [Wy | By]
+        wy_rows = out_rows[:, :-1]
 
         # 2. Forward through the input lookup and the GRU layers, with dropout.
         x = wy_rows.index_select(0, inverse[:n]) if shared else net._input(inputs)
@@ -100,45 +101,51 @@ class TrainingStep:
             x = out
 
         # 3. Scores against the targets and the shared samples; loss averaged over rows.
-        by_rows = net.tables["By"].index_select(0, rows)
-        scores = torch.addmm(by_rows, x, wy_rows.T).index_select(1, col_inverse)
+        x_aug = torch.cat([x, torch.ones(n, 1, dtype=x.dtype, device=x.device)], dim=1)
+        scores = (x_aug @ out_rows.T).index_select(1, col_inverse)
         loss, d_scores = self._loss(scores, targets, samples)
-        d_scores.div_(n)
         d_unique = torch.zeros(n, len(rows), dtype=d_scores.dtype, device=d_scores.device)
-        d_unique.index_add_(1, col_inverse, d_scores)
+        d_unique.index_add_(1, col_inverse, d_scores, alpha=1.0 / n)
 
         # 4. Backward: output layer, then the GRU layers from the top.
-        grads: dict = {"rows": rows, "Wy": d_unique.T @ x, "By": d_unique.sum(dim=0)}
+        flat = torch.empty_like(net.dense)
+        grads: dict = {"rows": rows, "output": d_unique.T @ x_aug, "dense": flat}
         d_x = d_unique @ wy_rows
+        views = net.dense_views(flat)
         for i in reversed(range(len(caches))):
-            d_x = self._layer_backward(i, caches[i], d_x, grads)
+            d_x = self._layer_backward(i, caches[i], d_x, views, grads)
         if d_x is not None and embed_mask is not None:
             d_x = d_x * embed_mask
         if shared:
-            grads["Wy"].index_add_(0, inverse[:n], d_x)
-            # By rows touched only as inputs get no update (lazy momentum stays lazy).
-            grads["By_rows"] = torch.zeros(len(rows), dtype=torch.bool, device=rows.device)
-            grads["By_rows"][col_inverse] = True
+            grads["output"][:, :-1].index_add_(0, inverse[:n], d_x)
+            if cfg.momentum > 0:  # biases of items that were only inputs stay untouched
+                touched = torch.zeros(len(rows), dtype=torch.bool, device=rows.device)
+                touched[col_inverse] = True
+                grads["frozen_bias"] = ~touched
         else:
             grads["input_rows"] = d_x
         return loss, grads
 
-    def _layer_backward(self, i: int, cache: _LayerCache, d_out: torch.Tensor, grads: dict):
-        """Gradients of layer ``i``'s weights; returns the gradient of its input (or None)."""
+    def _layer_backward(self, i: int, cache: _LayerCache, d_out: torch.Tensor, views, grads):
+        """Write layer ``i``'s weight gradients into ``views``; return its input's gradient."""
         d_h = d_out * cache.mask if cache.mask is not None else d_out
         r, z, c = cache.r, cache.z, cache.c
         d_c = d_h * (1.0 - z)
         d_n = d_c * (1.0 - c * c)
-        d_rz = torch.cat([d_n * cache.gh_n * r * (1.0 - r), d_h * (cache.h - c) * z * (1.0 - z)], 1)
-        d_gi = torch.cat([d_rz, d_n], dim=1)
-        d_gh = torch.cat([d_rz, d_n * r], dim=1)
-        grads[f"w_hh.{i}"] = cache.h.T @ d_gh
-        grads[f"b_hh.{i}"] = d_gh.sum(dim=0)
-        grads[f"b_ih.{i}"] = d_gi.sum(dim=0)
+        size = r.shape[1]
+        d_gi = torch.empty(len(r), 3 * size, dtype=r.dtype, device=r.device)
+        torch.mul(d_n * cache.gh_n, r * (1.0 - r), out=d_gi[:, :size])
+        torch.mul(d_h * (cache.h - c), z * (1.0 - z), out=d_gi[:, size : 2 * size])
+        d_gi[:, 2 * size :] = d_n
+        d_gh = d_gi.clone()
+        d_gh[:, 2 * size :].mul_(r)
+        torch.mm(cache.h.T, d_gh, out=views[f"w_hh.{i}"])
+        torch.sum(d_gh, dim=0, out=views[f"b_hh.{i}"])
+        torch.sum(d_gi, dim=0, out=views[f"b_ih.{i}"])
         if cache.x is None:  # one-hot input: d_gi is the gradient of the Wx rows
             grads["Wx_rows"] = d_gi
             return None
-        grads[f"w_ih.{i}"] = cache.x.T @ d_gi
+        torch.mm(cache.x.T, d_gi, out=views[f"w_ih.{i}"])
         return d_gi @ self.net.w_ih[i].T
 
     def __call__(
@@ -152,22 +159,8 @@ class TrainingStep:
     def apply(self, inputs: torch.Tensor, grads: dict) -> None:
         """Update every parameter from the gradients of :meth:`forward_backward`."""
         net, opt = self.net, self.optimizer
-        dense = []
-        for i in range(len(net.config.layers)):
-            if net.w_ih[i] is not None:
-                dense.append(grads[f"w_ih.{i}"])
-        n_layers = len(net.config.layers)
-        for name in ("w_hh", "b_ih", "b_hh"):
-            dense.extend(grads[f"{name}.{i}"] for i in range(n_layers))
-        opt.step_dense(dense)
-
-        rows = grads["rows"]
-        opt.step_rows("Wy", rows, grads["Wy"])
-        if "By_rows" in grads:
-            touched = grads["By_rows"]
-            opt.step_rows("By", rows[touched], grads["By"][touched])
-        else:
-            opt.step_rows("By", rows, grads["By"])
+        opt.step_dense(grads["dense"])
+        opt.step_rows("output", grads["rows"], grads["output"], grads.get("frozen_bias"))
         if net.mode == "embedding":
             opt.step_rows("E", *coalesce_rows(inputs, grads["input_rows"]))
         elif net.mode == "onehot":

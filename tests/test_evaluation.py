@@ -1,0 +1,95 @@
+import numpy as np
+import pytest
+
+from gru4rec_study.data import encode_sessions, read_events
+from gru4rec_study.evaluation import evaluate
+from gru4rec_study.models import GRU4Rec, GRU4RecConfig, Markov, Popularity
+
+from conftest import events_frame, write_events
+
+TRAIN = [(s, f"i{(s + k) % 6}", 10 * s + k) for s in range(30) for k in range(4)]
+
+
+def _train():
+    return encode_sessions(events_frame(TRAIN))
+
+
+def _test(rows, train):
+    return encode_sessions(events_frame(rows), train.item_map, min_session_length=2)
+
+
+def test_one_session_of_three_events_with_a_large_batch():
+    train = _train()
+    test = _test([("t", "i0", 1), ("t", "i1", 2), ("t", "i2", 3)], train)
+    result = evaluate(Markov().fit(train), test, batch_size=100)
+    assert result.n_events == 2
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 5, 64])
+def test_sessions_of_lengths_2_2_6_give_seven_events(batch_size):
+    train = _train()
+    rows = [("a", "i0", 1), ("a", "i1", 2), ("b", "i2", 3), ("b", "i3", 4)]
+    rows += [("c", f"i{k}", 10 + k) for k in range(6)]
+    test = _test(rows, train)
+    result = evaluate(Markov().fit(train), test, batch_size=batch_size)
+    assert result.n_events == 7
+    assert sorted(result.event_index.tolist()) == [1, 3, 5, 6, 7, 8, 9]
+
+
+def test_results_do_not_depend_on_the_evaluation_batch_size(bundled_slice):
+    train, test = bundled_slice
+    gru = GRU4Rec(GRU4RecConfig(layers=(16,), batch_size=16, n_sample=64, n_epochs=1)).fit(train)
+    for model in (Markov().fit(train), gru):
+        reference = evaluate(model, test, batch_size=512)
+        for batch_size in (1, 7, 100):
+            other = evaluate(model, test, batch_size=batch_size)
+            np.testing.assert_array_equal(other.ranks, reference.ranks)
+            assert other.metrics == reference.metrics
+
+
+def test_a_target_that_popularity_ranks_25th_is_no_hit_at_20():
+    # Items p0..p29 with strictly decreasing support; the target is p24, the 25th.
+    rows = []
+    for rank in range(30):
+        for k in range(60 - rank):
+            rows.append((f"s{rank}-{k}", f"p{rank}", k))
+            rows.append((f"s{rank}-{k}", f"p{rank}", k + 0.5))
+    train = encode_sessions(events_frame(rows))
+    test = _test([("t", "p0", 1e6), ("t", "p24", 1e6 + 1)], train)
+    result = evaluate(Popularity().fit(train), test)
+    assert result.ranks.tolist() == [25.0]
+    assert result.metrics["Recall@20"] == 0.0
+    assert result.metrics["MRR@20"] == 0.0
+
+
+def test_unsorted_rows_give_the_same_sessions_transitions_and_metrics(tmp_path):
+    sorted_rows = [(1, 10, 100), (1, 11, 101), (1, 12, 102), (2, 20, 105), (2, 21, 106)]
+    shuffled = [(2, 20, 105), (1, 10, 100), (2, 21, 106), (1, 11, 101), (1, 12, 102)]
+    a = encode_sessions(read_events(write_events(tmp_path / "a.tsv", sorted_rows)))
+    b = encode_sessions(read_events(write_events(tmp_path / "b.tsv", shuffled)))
+    names = lambda d: d.item_map.item_ids[d.item_idx].tolist()  # noqa: E731
+    assert names(a) == names(b)
+    assert a.session_offsets.tolist() == b.session_offsets.tolist()
+    ta, tb = Markov().fit(a).transitions_, Markov().fit(b).transitions_
+    pairs = lambda d, t: {(d.item_map.item_ids[i], d.item_map.item_ids[j]): t[i, j]  # noqa: E731
+                          for i, j in zip(*t.nonzero(), strict=True)}
+    assert pairs(a, ta) == pairs(b, tb)
+    ra, rb = evaluate(Markov().fit(a), a), evaluate(Markov().fit(b), b)
+    assert ra.metrics == rb.metrics
+
+
+def test_no_next_item_events_gives_undefined_metrics():
+    train = _train()
+    test = encode_sessions(events_frame([("t", "i0", 1)]), train.item_map)
+    result = evaluate(Popularity().fit(train), test)
+    assert result.n_events == 0
+    assert all(v is None for v in result.metrics.values())
+
+
+def test_unseen_test_items_are_removed_before_evaluation():
+    train = _train()
+    test = _test([("t", "i0", 1), ("t", "new", 2), ("t", "i1", 3), ("u", "new", 4), ("u", "i2", 5)],
+                 train)
+    assert test.report.n_unknown_item_events == 2
+    assert test.report.n_short_sessions == 1
+    assert evaluate(Markov().fit(train), test).n_events == 1

@@ -1,0 +1,82 @@
+import logging
+
+import numpy as np
+import pytest
+
+from gru4rec_study.data import DataError, EventColumns, read_events
+
+from conftest import write_events
+
+
+def test_reads_tsv_and_gzip_alike(tmp_path):
+    rows = [(1, 10, 100), (1, 11, 101), (2, 20, 105)]
+    plain = read_events(write_events(tmp_path / "a.tsv", rows))
+    gz = read_events(write_events(tmp_path / "a.tsv.gz", rows))
+    assert plain.equals(gz)
+    assert list(plain.columns) == ["session_id", "item_id", "timestamp"]
+    assert plain["timestamp"].dtype == np.float64
+
+
+def test_reads_csv_with_renamed_columns(tmp_path):
+    path = write_events(tmp_path / "a.csv", [("s1", "x", 5), ("s1", "y", 6)],
+                        header=("sess", "product", "ts"), sep=",")
+    events = read_events(path, EventColumns(session="sess", item="product", time="ts"))
+    assert events["item_id"].tolist() == ["x", "y"]
+
+
+def test_out_of_order_rows_are_sorted_stably_and_logged(tmp_path, caplog):
+    rows = [(2, 20, 105), (1, 10, 100), (2, 21, 106), (1, 11, 101), (1, 12, 102)]
+    with caplog.at_level(logging.INFO, logger="gru4rec_study"):
+        events = read_events(write_events(tmp_path / "a.tsv", rows))
+    assert "not sorted" in caplog.text
+    assert events["session_id"].tolist() == ["2", "2", "1", "1", "1"]
+    assert events["item_id"].tolist() == ["20", "21", "10", "11", "12"]
+
+
+def test_sorted_input_is_not_reported(tmp_path, caplog):
+    rows = [(2, 20, 105), (2, 21, 106), (1, 10, 100)]
+    with caplog.at_level(logging.INFO, logger="gru4rec_study"):
+        read_events(write_events(tmp_path / "a.tsv", rows))
+    assert "not sorted" not in caplog.text
+
+
+def test_equal_times_keep_file_order(tmp_path):
+    rows = [(1, "b", 5), (1, "a", 5), (1, "c", 4)]
+    events = read_events(write_events(tmp_path / "a.tsv", rows))
+    assert events["item_id"].tolist() == ["c", "b", "a"]
+
+
+def test_ids_of_any_type_survive_unchanged(tmp_path):
+    rows = [(1, 900000000001, 1), (1, "sku-ABC", 2), (1, 5, 3)]
+    events = read_events(write_events(tmp_path / "a.tsv", rows))
+    assert events["item_id"].tolist() == ["900000000001", "sku-ABC", "5"]
+
+
+def test_missing_column_names_file_and_column(tmp_path):
+    path = write_events(tmp_path / "a.tsv", [(1, 2)], header=("SessionId", "ItemId"))
+    with pytest.raises(DataError, match=r"a\.tsv.*'Time'.*columns found"):
+        read_events(path)
+
+
+def test_non_numeric_time_names_file_column_and_value(tmp_path):
+    path = write_events(tmp_path / "a.tsv", [(1, 2, 3), (1, 3, "yesterday")])
+    with pytest.raises(DataError, match=r"a\.tsv.*'Time'.*'yesterday'.*line 2"):
+        read_events(path)
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        read_events(tmp_path / "nope.tsv")
+
+
+def test_empty_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "empty.tsv"
+    path.write_text("")
+    with pytest.raises(DataError, match=r"empty\.tsv.*empty"):
+        read_events(path)
+
+
+def test_header_only_file_is_a_clear_error(tmp_path):
+    path = write_events(tmp_path / "h.tsv", [])
+    with pytest.raises(DataError, match=r"h\.tsv.*no events"):
+        read_events(path)

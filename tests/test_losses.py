@@ -1,0 +1,83 @@
+import numpy as np
+import pytest
+import torch
+
+from gru4rec_study.models.gru4rec import losses
+
+SCORES = np.array(
+    [[2.0, 0.5, -1.0, 0.3], [0.1, 1.5, 0.7, -0.4], [-0.2, 0.9, 0.4, 1.1]], dtype=np.float64
+)
+
+
+def _numpy_xe(scores, log_q=None):
+    z = scores - (log_q if log_q is not None else 0.0)
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    return -np.log(np.diag(p[:, : len(p)]) + 1e-24).sum()
+
+
+def _numpy_bpr_max(scores, alpha, reg):
+    r = np.where(scores > 0, scores, alpha * (np.exp(scores) - 1)) if alpha > 0 else scores
+    total = 0.0
+    for i in range(len(r)):
+        neg = np.delete(r[i], i)
+        s = np.exp(neg - neg.max())
+        s /= s.sum()
+        sig = 1 / (1 + np.exp(-(r[i, i] - neg)))
+        total += -np.log((s * sig).sum() + 1e-24) + reg * (s * neg**2).sum()
+    return total
+
+
+def _autograd(fn, scores):
+    leaf = torch.tensor(scores, requires_grad=True)
+    fn(leaf).backward()
+    return leaf.grad.numpy()
+
+
+def test_cross_entropy_value_and_gradient_on_3x4_scores():
+    loss, grad = losses.cross_entropy(torch.tensor(SCORES), None)
+    assert loss.item() == pytest.approx(_numpy_xe(SCORES), rel=1e-12)
+    ref = _autograd(
+        lambda s: torch.nn.functional.cross_entropy(s, torch.arange(3), reduction="sum"), SCORES
+    )
+    np.testing.assert_allclose(grad.numpy(), ref, rtol=1e-10, atol=1e-12)
+
+
+def test_cross_entropy_with_log_q_subtracts_it_from_every_column():
+    log_q = np.log(np.array([5.0, 2.0, 9.0, 1.0]))
+    loss, grad = losses.cross_entropy(torch.tensor(SCORES), torch.tensor(log_q))
+    assert loss.item() == pytest.approx(_numpy_xe(SCORES, log_q), rel=1e-12)
+    ref = _autograd(
+        lambda s: torch.nn.functional.cross_entropy(
+            s - torch.tensor(log_q), torch.arange(3), reduction="sum"
+        ),
+        SCORES,
+    )
+    np.testing.assert_allclose(grad.numpy(), ref, rtol=1e-10, atol=1e-12)
+
+
+def _torch_bpr_max(s, alpha, reg):
+    """BPR-max from its definition, for autograd (independent of the closed form)."""
+    r = torch.nn.functional.elu(s, alpha) if alpha > 0 else s
+    n = len(r)
+    total = 0
+    for i in range(n):
+        neg = torch.cat([r[i, :i], r[i, i + 1 :]])
+        w = torch.softmax(neg, 0)
+        total = total - torch.log((w * torch.sigmoid(r[i, i] - neg)).sum() + 1e-24)
+        total = total + reg * (w * neg**2).sum()
+    return total
+
+
+@pytest.mark.parametrize(("alpha", "reg"), [(0.0, 0.0), (0.5, 1.0), (1.0, 1.85)])
+def test_bpr_max_value_and_gradient_on_3x4_scores(alpha, reg):
+    loss, grad = losses.bpr_max(torch.tensor(SCORES), alpha, reg)
+    assert loss.item() == pytest.approx(_numpy_bpr_max(SCORES, alpha, reg), rel=1e-10)
+    ref = _autograd(lambda s: _torch_bpr_max(s, alpha, reg), SCORES)
+    np.testing.assert_allclose(grad.numpy(), ref, rtol=1e-8, atol=1e-12)
+
+
+def test_cross_entropy_by_hand_on_2x2():
+    loss, _ = losses.cross_entropy(torch.tensor([[1.0, 0.0], [0.0, 0.0]], dtype=torch.float64), None)
+    expected = -np.log(np.e / (np.e + 1)) - np.log(0.5)
+    assert loss.item() == pytest.approx(expected, rel=1e-12)
