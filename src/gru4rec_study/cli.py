@@ -83,13 +83,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
             for m in config.models
         )
         config = type(config)(**{**config.__dict__, "models": models})
-    _print_run(run_experiment(config, args.out, show_progress=args.progress))
+    _print_run(run_experiment(config, args.out, args.argv, show_progress=args.progress))
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     config = load_experiment(args.experiment)
-    _print_run(run_experiment(config, args.out, show_progress=args.progress))
+    _print_run(run_experiment(config, args.out, args.argv, show_progress=args.progress))
     return 0
 
 
@@ -244,6 +244,7 @@ def _configure_logging(args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = ["gru4rec-study", *(sys.argv[1:] if argv is None else argv)]
     _configure_logging(args)
     try:
         with logging_redirect_tqdm(loggers=[logging.getLogger("gru4rec_study")]):

@@ -64,6 +64,7 @@ def evaluate(
     tie_policy: TiePolicy = "conservative",
     batch_size: int = 512,
     show_progress: bool = False,
+    max_score_elements: int = 1 << 26,
 ) -> EvaluationResult:
     """Rank the target of every next-item event of ``test`` among all of ``model``'s items.
 
@@ -79,11 +80,17 @@ def evaluate(
         ``conservative`` (default), ``standard`` or ``median``; see :mod:`.ranking`.
     batch_size
         Number of sessions scored in parallel; it changes speed, never results.
+    max_score_elements
+        Upper bound on the size of one step's score matrix (batch x n_items); the batch is made
+        smaller for large catalogues, so memory stays bounded (256 MB of float32 by default).
     """
     check_tie_policy(tie_policy)
     if model.item_map is None or model.item_map.n_items != test.n_items:
         raise ValueError(f"{model.name}: the test data is not encoded with the model's item map")
     cutoffs = tuple(int(c) for c in cutoffs)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    batch_size = max(1, min(batch_size, max_score_elements // max(test.n_items, 1)))
     n_events = test.n_prediction_events
     ranks = np.full(n_events, np.nan)
     event_index = np.empty(n_events, dtype=np.int64)
@@ -105,7 +112,7 @@ def evaluate(
                 scorer.reset(step.reset)
             scores = scorer.scores(test.item_idx[step.positions])
             targets = items[step.targets].to(scores.device)
-            step_ranks = target_ranks(scores, targets, tie_policy).cpu().numpy()
+            step_ranks = target_ranks(scores, targets, tie_policy, overwrite=True).cpu().numpy()
             slots = step.targets - session_of[step.targets] - 1
             ranks[slots] = step_ranks
             event_index[slots] = step.targets

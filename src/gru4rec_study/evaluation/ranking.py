@@ -28,6 +28,7 @@ def target_ranks(
     targets: torch.Tensor,
     policy: TiePolicy = "conservative",
     chunk_size: int = 65_536,
+    overwrite: bool = False,
 ) -> torch.Tensor:
     """Rank of ``targets[i]`` in ``scores[i]``, over all columns.
 
@@ -40,31 +41,36 @@ def target_ranks(
     policy
         How ties with the target's score are broken (see the module docstring).
     chunk_size
-        Columns compared at a time, which bounds the temporary memory to n * chunk_size bytes.
+        Columns compared at a time (at most 2**24, so that float counts stay exact).
+    overwrite
+        Count in place in ``scores`` (which is then destroyed) instead of in a copy of each
+        column chunk; the evaluator does this to avoid any temporary of the scores' size.
 
     Returns
     -------
     float64 tensor of shape (n,): 1-based ranks. A NaN target score gets rank n_items.
     """
     check_tie_policy(policy)
+    chunk_size = min(chunk_size, 1 << 24)
     target_scores = scores.gather(1, targets.view(-1, 1))
     n_items = scores.shape[1]
-    need_greater = policy != "conservative"
-    need_at_least = policy != "standard"
-    greater = torch.zeros(len(targets), dtype=torch.int64, device=scores.device)
+    greater = torch.zeros(len(targets), dtype=torch.float64, device=scores.device)
     at_least = torch.zeros_like(greater)
     for start in range(0, n_items, chunk_size):
         block = scores[:, start : start + chunk_size]
-        if need_greater:
-            greater += (block > target_scores).sum(dim=1)
-        if need_at_least:
-            at_least += (block >= target_scores).sum(dim=1)
+        # The comparison overwrites the chunk with 1.0 / 0.0; the row sums are the counts.
+        if policy != "conservative":
+            work = block.clone() if (policy == "median" or not overwrite) else block
+            greater += work.gt_(target_scores).sum(dim=1)
+        if policy != "standard":
+            work = block if overwrite else block.clone()
+            at_least += work.ge_(target_scores).sum(dim=1)
     if policy == "conservative":
-        ranks = at_least.double()
+        ranks = at_least
     elif policy == "standard":
-        ranks = greater.double() + 1.0
+        ranks = greater + 1.0
     else:
-        ranks = 1.0 + greater.double() + (at_least - greater - 1).double() / 2.0
+        ranks = 1.0 + greater + (at_least - greater - 1.0) / 2.0
     # A NaN score compares false with everything: rank it last rather than first.
     nan_target = torch.isnan(target_scores.view(-1))
     return torch.where(nan_target, torch.full_like(ranks, float(n_items)), ranks)

@@ -20,7 +20,7 @@ class _PopularityScorer(HistoryScorer):
         self._counts = counts
 
     def scores(self, items: NDArray[np.int64]) -> torch.Tensor:
-        return self._counts.expand(len(items), -1)
+        return self._counts.repeat(len(items), 1)
 
 
 class Popularity:

@@ -50,9 +50,15 @@ def zero_rows(state: list[torch.Tensor], slots: NDArray[np.int64]) -> None:
 
 
 class _GRU4RecScorer:
+    """Scores in float64: matrix products round differently for different batch shapes, and in
+    float32 that would let near-ties (and so ranks) depend on the evaluation batch size."""
+
     def __init__(self, network: GRU4RecNetwork, n_slots: int) -> None:
-        self.net = network
-        self.state = network.zero_state(n_slots)
+        self.net = network.converted(torch.float64)
+        self.state = self.net.zero_state(n_slots)
+        # Contiguous copies: the score product is the bulk of evaluation.
+        self._wy_t = self.net.Wy.T.contiguous()
+        self._by = self.net.By.contiguous()
 
     def keep(self, mask: NDArray[np.bool_]) -> None:
         self.state = keep_rows(self.state, mask)
@@ -63,7 +69,7 @@ class _GRU4RecScorer:
     def scores(self, items: NDArray[np.int64]) -> torch.Tensor:
         index = torch.from_numpy(np.asarray(items, dtype=np.int64)).to(self.net.device)
         output = self.net.hidden_step(index, self.state)
-        return self.net.score_all(output)
+        return torch.addmm(self._by, output, self._wy_t)
 
 
 class GRU4Rec:

@@ -155,7 +155,16 @@ class GRU4RecNetwork:
         return self.to(self.device)
 
     def zero_state(self, n: int) -> list[torch.Tensor]:
-        return [torch.zeros(n, h, device=self.device) for h in self.config.layers]
+        dtype = self.dense.dtype
+        return [torch.zeros(n, h, dtype=dtype, device=self.device) for h in self.config.layers]
+
+    def converted(self, dtype: torch.dtype) -> GRU4RecNetwork:
+        """A copy of the network with every parameter in ``dtype``."""
+        copy = GRU4RecNetwork(self.config, self.n_items, self.device)
+        copy.tables = {k: v.to(dtype) for k, v in self.tables.items()}
+        copy.dense = self.dense.to(dtype)
+        copy._bind_dense()
+        return copy
 
     # -- forward ------------------------------------------------------------------------------
 
@@ -189,8 +198,3 @@ class GRU4RecNetwork:
             x = self._cell(i, x, items, state[i])[0]
             state[i] = x
         return x
-
-    @torch.no_grad()
-    def score_all(self, output: torch.Tensor) -> torch.Tensor:
-        """Scores of every item, shape (n, n_items)."""
-        return torch.addmm(self.By, output, self.Wy.T)

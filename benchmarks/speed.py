@@ -1,0 +1,121 @@
+"""GRU4Rec training and evaluation speed, each against the bare matrix products of its shapes.
+
+Timings on a shared machine are noisy, so every figure comes with a reference measured in the
+same run: the forward and backward matrix products of a training step with the same shapes
+(the rate the step would reach if nothing but those products cost time), and the bare score
+product of evaluation.
+
+    python benchmarks/speed.py [--batches 400] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from gru4rec_study.data import bundled_dataset, encode_sessions, read_events
+from gru4rec_study.data.batching import session_parallel_steps
+from gru4rec_study.evaluation import evaluate
+from gru4rec_study.models import GRU4Rec, load_preset
+from gru4rec_study.models.gru4rec.network import GRU4RecNetwork
+from gru4rec_study.models.gru4rec.trainer import TrainingStep
+
+SETTINGS = {
+    "small (rsc15: batch 32, 100 units, 2048 samples)": ("rsc15", {}),
+    "large (diginetica: batch 128, 512 units, 2048 samples)": ("diginetica", {}),
+}
+
+
+def _batches(train, batch_size, limit):
+    items = torch.from_numpy(train.item_idx)
+    out = []
+    for step in session_parallel_steps(train.session_offsets, batch_size):
+        if len(step.positions) == batch_size:
+            pos = torch.from_numpy(step.positions)
+            out.append((items[pos], items[pos + 1]))
+        if len(out) == limit:
+            break
+    return out
+
+
+def time_training(train, config, n_batches):
+    """Milliseconds per mini-batch of the real training step on full mini-batches."""
+    net = GRU4RecNetwork(config, train.n_items, torch.device("cpu")).initialise(config.seed)
+    step = TrainingStep(net, config, train.item_counts(), torch.Generator().manual_seed(0))
+    batches = _batches(train, config.batch_size, n_batches + 50)
+    state = net.zero_state(config.batch_size)
+    for inputs, targets in batches[:50]:
+        float(step(inputs, targets, state))
+    started = time.perf_counter()
+    for inputs, targets in batches[50:]:
+        float(step(inputs, targets, state))
+    return 1e3 * (time.perf_counter() - started) / (len(batches) - 50)
+
+
+def time_matmuls(n, hidden, n_cols, repeats):
+    """Milliseconds of one step's matrix products: scores, GRU, and their backward products."""
+    g = torch.Generator().manual_seed(0)
+    r = lambda *shape: torch.randn(*shape, generator=g)  # noqa: E731
+    x, h, w_ih, w_hh = r(n, hidden), r(n, hidden), r(hidden, 3 * hidden), r(hidden, 3 * hidden)
+    wy, d_scores, d_g = r(n_cols, hidden), r(n, n_cols), r(n, 3 * hidden)
+
+    def products():
+        x @ w_ih, h @ w_hh, x @ wy.T  # forward: GRU input and recurrent products, scores
+        d_scores.T @ x, d_scores @ wy  # backward of the scores
+        h.T @ d_g, x.T @ d_g, d_g @ w_ih.T  # backward of the GRU layer
+
+    for _ in range(20):
+        products()
+    started = time.perf_counter()
+    for _ in range(repeats):
+        products()
+    return 1e3 * (time.perf_counter() - started) / repeats
+
+
+def time_evaluation(model, test, batch_size=512):
+    """Seconds of full-ranking evaluation and of its bare score products alone."""
+    result = evaluate(model, test, batch_size=batch_size)
+    net = model.network_
+    wy, by = net.Wy.contiguous(), net.By.contiguous()
+    outputs = []
+    for step in session_parallel_steps(test.session_offsets, batch_size):
+        outputs.append(torch.randn(len(step.positions), wy.shape[1]))
+    started = time.perf_counter()
+    for out in outputs:
+        torch.addmm(by, out, wy.T)
+    return result.seconds, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batches", type=int, default=400, help="timed mini-batches per setting")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    train = encode_sessions(read_events(bundled_dataset("train_full")))
+    test = encode_sessions(read_events(bundled_dataset("test")), train.item_map, 2)
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; bundled train_full "
+          f"({train.n_items} items)\n")
+    print(f"{'setting':56s} {'ms/batch':>9s} {'events/s':>9s} {'matmul ms':>10s} {'share':>7s}")
+    for label, (preset, overrides) in SETTINGS.items():
+        config = load_preset(preset, **overrides)
+        ms = time_training(train, config, args.batches)
+        mm = time_matmuls(config.batch_size, config.layers[0],
+                          config.batch_size + config.n_sample, max(50, args.batches // 2))
+        print(f"{label:56s} {ms:9.3f} {1e3 * config.batch_size / ms:9.0f} {mm:10.3f} "
+              f"{mm / ms:7.1%}")
+
+    model = GRU4Rec(load_preset("rsc15", n_epochs=1)).fit(train)
+    total, products = time_evaluation(model, test)
+    print(f"\nevaluation of {test.n_prediction_events} events: {total:.3f} s; bare score products "
+          f"{products:.3f} s; overhead {total / products - 1:+.0%}")
+    sizes = np.diff(test.session_offsets)
+    print(f"(test: {test.n_sessions} sessions, mean length {sizes.mean():.2f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""End to end through the command line, on a slice of the bundled data."""
+
+import gzip
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gru4rec_study.cli import build_parser, main
+from gru4rec_study.data import bundled_dataset
+
+
+@pytest.fixture(scope="module")
+def slice_files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("slice")
+    paths = {}
+    for part, n in (("train_full", 2500), ("test", 250)):
+        events = pd.read_csv(bundled_dataset(part), sep="\t", dtype=str)
+        keep = pd.unique(events["SessionId"])[:n]
+        paths[part] = root / f"{part}.tsv"
+        events[events["SessionId"].isin(keep)].to_csv(paths[part], sep="\t", index=False)
+    return paths
+
+
+def _experiment(tmp_path, slice_files, extra=""):
+    path = tmp_path / "exp.toml"
+    path.write_text(f"""
+name = "e2e"
+seed = 5
+[data]
+train = "{slice_files['train_full']}"
+test = "{slice_files['test']}"
+[evaluation]
+cutoffs = [5, 10, 20]
+[[models]]
+kind = "popularity"
+[[models]]
+kind = "markov"
+[[models]]
+kind = "gru4rec"
+preset = "rsc15"
+params = {{ n_epochs = 2, layers = [16], n_sample = 64 }}
+{extra}
+""")
+    return path
+
+
+def test_run_writes_a_complete_run_directory(tmp_path, slice_files, capsys):
+    assert main(["-q", "run", str(_experiment(tmp_path, slice_files)), "--out",
+                 str(tmp_path / "runs")]) == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"Metric\s+Popularity\s+Markov\s+GRU4Rec", printed)
+    assert re.search(r"Recall@20\s+\d\.\d{4}\s+\d\.\d{4}\s+\d\.\d{4}", printed)
+    (run_dir,) = (tmp_path / "runs").iterdir()
+
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["tie_policy"] == "conservative" and results["n_events"] > 0
+    assert set(results["models"]) == {"Popularity", "Markov", "GRU4Rec"}
+    for model in results["models"].values():
+        assert model["n_events"] == results["n_events"]
+        assert set(model["metrics"]) == {f"{m}@{k}" for m in ("Recall", "MRR", "NDCG")
+                                         for k in (5, 10, 20)}
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["models"][2]["params"]["n_epochs"] == 2 and config["seed"] == 5
+    assert "run" in (run_dir / "command.txt").read_text()
+    env = json.loads((run_dir / "environment.json").read_text())
+    assert env["seed"] == 5 and env["versions"]["torch"] and env["versions"]["numpy"]
+    inputs = json.loads((run_dir / "inputs.json").read_text())
+    assert re.fullmatch(r"[0-9a-f]{64}", inputs["train"]["sha256"])
+    log = json.loads((run_dir / "training_log.json").read_text())
+    assert [r["epoch"] for r in log["GRU4Rec"]] == [1, 2]
+    assert {"loss", "seconds", "events_per_second"} <= set(log["GRU4Rec"][0])
+    data = json.loads((run_dir / "data.json").read_text())
+    assert "n_unknown_item_events" in data["test_encoding"]
+    for name in ("recall_at_k.png", "mrr_at_k.png", "recall_at_k.svg"):
+        assert (run_dir / "figures" / name).stat().st_size > 1000
+    for model in ("Popularity", "Markov", "GRU4Rec"):
+        assert (run_dir / "models" / model / "weights.pt").is_file()
+    with gzip.open(run_dir / "ranks.tsv.gz", "rt") as handle:
+        ranks = pd.read_csv(handle, sep="\t")
+    assert len(ranks) == results["n_events"]
+    assert (ranks[["Popularity", "Markov", "GRU4Rec"]] >= 1).all().all()
+
+    # The report is rebuilt from the run directory alone.
+    assert main(["-q", "report", str(run_dir)]) == 0
+    assert "Recall@20" in (run_dir / "results.md").read_text()
+
+
+def test_unknown_experiment_key_is_an_error_naming_key_and_file(tmp_path, slice_files, capsys):
+    path = _experiment(tmp_path, slice_files, extra="[evaluation2]\nx = 1\n")
+    assert main(["-q", "run", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "exp.toml" in err and "evaluation2" in err
+
+
+def test_bad_model_parameter_fails_before_training(tmp_path, slice_files, capsys):
+    path = _experiment(tmp_path, slice_files, extra="[[models]]\nkind = 'gru4rec'\n"
+                       "params = { dropout_p_hidden = 1.5 }\n")
+    assert main(["-q", "run", str(path), "--out", str(tmp_path / "r")]) == 2
+    assert "dropout_p_hidden" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_split_train_evaluate_recommend(tmp_path, slice_files, capsys):
+    both = pd.concat([pd.read_csv(slice_files[p], sep="\t") for p in ("train_full", "test")])
+    events = tmp_path / "events.tsv"
+    both.to_csv(events, sep="\t", index=False)
+    out = tmp_path / "split"
+    assert main(["-q", "split", str(events), "--rule", "sessions", "--test-share", "0.2",
+                 "--out", str(out)]) == 0
+    report = json.loads((out / "split_report.json").read_text())
+    assert report["split"]["n_test_sessions"] > 0
+    train = pd.read_csv(out / "train.tsv", sep="\t")
+    test = pd.read_csv(out / "test.tsv", sep="\t")
+    assert not set(train["SessionId"]) & set(test["SessionId"])
+    assert train["Time"].max() <= report["split"]["split_time"]
+
+    model_dir = tmp_path / "model"
+    assert main(["-q", "train", str(out / "train.tsv"), "--model", "gru4rec", "--preset", "rsc15",
+                 "--param", "layers=16", "--param", "n_sample=64", "--epochs", "1",
+                 "--out", str(model_dir)]) == 0
+    assert main(["-q", "evaluate", str(model_dir), str(out / "test.tsv"), "--tie-policy",
+                 "median", "--cutoffs", "1", "20", "--out", str(tmp_path / "r.json")]) == 0
+    assert "MRR@1" in capsys.readouterr().out
+    assert json.loads((tmp_path / "r.json").read_text())["tie_policy"] == "median"
+
+    item = str(train["ItemId"].iloc[0])
+    assert main(["-q", "recommend", str(model_dir), "--items", f"{item},unknown-item",
+                 "-k", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[0] == f"after {item},unknown-item:" and len(lines) == 4
+
+    assert main(["-q", "train", str(out / "train.tsv"), "--model", "markov",
+                 "--out", str(tmp_path / "mk")]) == 0
+
+
+def test_missing_input_file_is_a_clear_cli_error(tmp_path, capsys):
+    assert main(["-q", "train", str(tmp_path / "none.tsv"), "--out", str(tmp_path / "m")]) == 2
+    assert "none.tsv" in capsys.readouterr().err
+
+
+def test_every_command_in_the_readme_exists():
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    commands = set(re.findall(r"gru4rec-study ([a-z]+)", readme))
+    choices = build_parser()._subparsers._group_actions[0].choices
+    assert commands and commands <= set(choices)
