@@ -47,19 +47,26 @@ def main() -> None:
             metrics = evaluate(model, test, tie_policy="conservative").metrics
             recalls.append(metrics["Recall@20"])
             mrrs.append(metrics["MRR@20"])
-            print(f"{label}, seed {seed}: Recall@20 {recalls[-1]:.4f}, MRR@20 {mrrs[-1]:.4f} "
-                  f"({time.perf_counter() - started:.0f} s)", flush=True)
+            print(
+                f"{label}, seed {seed}: Recall@20 {recalls[-1]:.4f}, MRR@20 {mrrs[-1]:.4f} "
+                f"({time.perf_counter() - started:.0f} s)",
+                flush=True,
+            )
         runs[label] = {"seeds": args.seeds, "recall@20": recalls, "mrr@20": mrrs}
         rows.append((label, recalls, mrrs, official))
 
-    print(f"\n{'setting':52s} {'R@20 ours':>10s} {'official':>9s} {'MRR@20 ours':>12s} "
-          f"{'official':>9s}  within {TOLERANCE}")
+    print(
+        f"\n{'setting':52s} {'R@20 ours':>10s} {'official':>9s} {'MRR@20 ours':>12s} "
+        f"{'official':>9s}  within {TOLERANCE}"
+    )
     for label, recalls, mrrs, (off_r, off_m) in rows:
         r, m = statistics.mean(recalls), statistics.mean(mrrs)
         spread = f"±{statistics.pstdev(recalls):.3f}/{statistics.pstdev(mrrs):.3f}"
         ok = abs(r - off_r) <= TOLERANCE and abs(m - off_m) <= TOLERANCE
-        print(f"{label:52s} {r:10.4f} {off_r:9.3f} {m:12.4f} {off_m:9.3f}  {'yes' if ok else 'NO'}"
-              f"  (spread {spread}, {len(recalls)} seeds)")
+        print(
+            f"{label:52s} {r:10.4f} {off_r:9.3f} {m:12.4f} {off_m:9.3f}  {'yes' if ok else 'NO'}"
+            f"  (spread {spread}, {len(recalls)} seeds)"
+        )
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(runs, handle, indent=2)

@@ -98,21 +98,30 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     train = encode_sessions(read_events(bundled_dataset("train_full")))
     test = encode_sessions(read_events(bundled_dataset("test")), train.item_map, 2)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; bundled train_full "
-          f"({train.n_items} items)\n")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads; bundled train_full "
+        f"({train.n_items} items)\n"
+    )
     print(f"{'setting':56s} {'ms/batch':>9s} {'events/s':>9s} {'matmul ms':>10s} {'share':>7s}")
     for label, (preset, overrides) in SETTINGS.items():
         config = load_preset(preset, **overrides)
         ms = time_training(train, config, args.batches)
-        mm = time_matmuls(config.batch_size, config.layers[0],
-                          config.batch_size + config.n_sample, max(50, args.batches // 2))
-        print(f"{label:56s} {ms:9.3f} {1e3 * config.batch_size / ms:9.0f} {mm:10.3f} "
-              f"{mm / ms:7.1%}")
+        mm = time_matmuls(
+            config.batch_size,
+            config.layers[0],
+            config.batch_size + config.n_sample,
+            max(50, args.batches // 2),
+        )
+        print(
+            f"{label:56s} {ms:9.3f} {1e3 * config.batch_size / ms:9.0f} {mm:10.3f} {mm / ms:7.1%}"
+        )
 
     model = GRU4Rec(load_preset("rsc15", n_epochs=1)).fit(train)
     total, products = time_evaluation(model, test)
-    print(f"\nevaluation of {test.n_prediction_events} events: {total:.3f} s; bare score products "
-          f"{products:.3f} s; overhead {total / products - 1:+.0%}")
+    print(
+        f"\nevaluation of {test.n_prediction_events} events: {total:.3f} s; bare score products "
+        f"{products:.3f} s; overhead {total / products - 1:+.0%}"
+    )
     sizes = np.diff(test.session_offsets)
     print(f"(test: {test.n_sessions} sessions, mean length {sizes.mean():.2f})")
 

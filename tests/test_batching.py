@@ -4,8 +4,10 @@ from gru4rec_study.data import session_parallel_steps
 
 
 def _walk(offsets, batch_size, min_slots=1):
-    return [(s.positions.tolist(), None if s.keep is None else s.keep.tolist(), s.reset.tolist())
-            for s in session_parallel_steps(np.array(offsets), batch_size, min_slots)]
+    return [
+        (s.positions.tolist(), None if s.keep is None else s.keep.tolist(), s.reset.tolist())
+        for s in session_parallel_steps(np.array(offsets), batch_size, min_slots)
+    ]
 
 
 def test_slots_refill_in_order_and_the_batch_shrinks_at_the_end():
@@ -28,7 +30,9 @@ def test_every_next_item_event_is_visited_once_for_any_batch_size():
     offsets = np.concatenate([[0], np.cumsum(lengths)])
     expected = sorted(p for s in range(40) for p in range(offsets[s], offsets[s + 1] - 1))
     for batch_size in (1, 2, 3, 7, 40, 100):
-        visited = sorted(p for s in session_parallel_steps(offsets, batch_size) for p in s.positions)
+        visited = sorted(
+            p for s in session_parallel_steps(offsets, batch_size) for p in s.positions
+        )
         assert visited == expected
 
 

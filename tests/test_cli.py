@@ -30,8 +30,8 @@ def _experiment(tmp_path, slice_files, extra=""):
 name = "e2e"
 seed = 5
 [data]
-train = "{slice_files['train_full']}"
-test = "{slice_files['test']}"
+train = "{slice_files["train_full"]}"
+test = "{slice_files["test"]}"
 [evaluation]
 cutoffs = [5, 10, 20]
 [[models]]
@@ -48,8 +48,12 @@ params = {{ n_epochs = 2, layers = [16], n_sample = 64 }}
 
 
 def test_run_writes_a_complete_run_directory(tmp_path, slice_files, capsys):
-    assert main(["-q", "run", str(_experiment(tmp_path, slice_files)), "--out",
-                 str(tmp_path / "runs")]) == 0
+    assert (
+        main(
+            ["-q", "run", str(_experiment(tmp_path, slice_files)), "--out", str(tmp_path / "runs")]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert re.search(r"Metric\s+Popularity\s+Markov\s+GRU4Rec", printed)
     assert re.search(r"Recall@20\s+\d\.\d{4}\s+\d\.\d{4}\s+\d\.\d{4}", printed)
@@ -60,8 +64,9 @@ def test_run_writes_a_complete_run_directory(tmp_path, slice_files, capsys):
     assert set(results["models"]) == {"Popularity", "Markov", "GRU4Rec"}
     for model in results["models"].values():
         assert model["n_events"] == results["n_events"]
-        assert set(model["metrics"]) == {f"{m}@{k}" for m in ("Recall", "MRR", "NDCG")
-                                         for k in (5, 10, 20)}
+        assert set(model["metrics"]) == {
+            f"{m}@{k}" for m in ("Recall", "MRR", "NDCG") for k in (5, 10, 20)
+        }
     config = json.loads((run_dir / "config.json").read_text())
     assert config["models"][2]["params"]["n_epochs"] == 2 and config["seed"] == 5
     assert "run" in (run_dir / "command.txt").read_text()
@@ -96,8 +101,11 @@ def test_unknown_experiment_key_is_an_error_naming_key_and_file(tmp_path, slice_
 
 
 def test_bad_model_parameter_fails_before_training(tmp_path, slice_files, capsys):
-    path = _experiment(tmp_path, slice_files, extra="[[models]]\nkind = 'gru4rec'\n"
-                       "params = { dropout_p_hidden = 1.5 }\n")
+    path = _experiment(
+        tmp_path,
+        slice_files,
+        extra="[[models]]\nkind = 'gru4rec'\nparams = { dropout_p_hidden = 1.5 }\n",
+    )
     assert main(["-q", "run", str(path), "--out", str(tmp_path / "r")]) == 2
     assert "dropout_p_hidden" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
@@ -108,8 +116,22 @@ def test_split_train_evaluate_recommend(tmp_path, slice_files, capsys):
     events = tmp_path / "events.tsv"
     both.to_csv(events, sep="\t", index=False)
     out = tmp_path / "split"
-    assert main(["-q", "split", str(events), "--rule", "sessions", "--test-share", "0.2",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "split",
+                str(events),
+                "--rule",
+                "sessions",
+                "--test-share",
+                "0.2",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = json.loads((out / "split_report.json").read_text())
     assert report["split"]["n_test_sessions"] > 0
     train = pd.read_csv(out / "train.tsv", sep="\t")
@@ -118,22 +140,70 @@ def test_split_train_evaluate_recommend(tmp_path, slice_files, capsys):
     assert train["Time"].max() <= report["split"]["split_time"]
 
     model_dir = tmp_path / "model"
-    assert main(["-q", "train", str(out / "train.tsv"), "--model", "gru4rec", "--preset", "rsc15",
-                 "--param", "layers=16", "--param", "n_sample=64", "--epochs", "1",
-                 "--out", str(model_dir)]) == 0
-    assert main(["-q", "evaluate", str(model_dir), str(out / "test.tsv"), "--tie-policy",
-                 "median", "--cutoffs", "1", "20", "--out", str(tmp_path / "r.json")]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "train",
+                str(out / "train.tsv"),
+                "--model",
+                "gru4rec",
+                "--preset",
+                "rsc15",
+                "--param",
+                "layers=16",
+                "--param",
+                "n_sample=64",
+                "--epochs",
+                "1",
+                "--out",
+                str(model_dir),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "-q",
+                "evaluate",
+                str(model_dir),
+                str(out / "test.tsv"),
+                "--tie-policy",
+                "median",
+                "--cutoffs",
+                "1",
+                "20",
+                "--out",
+                str(tmp_path / "r.json"),
+            ]
+        )
+        == 0
+    )
     assert "MRR@1" in capsys.readouterr().out
     assert json.loads((tmp_path / "r.json").read_text())["tie_policy"] == "median"
 
     item = str(train["ItemId"].iloc[0])
-    assert main(["-q", "recommend", str(model_dir), "--items", f"{item},unknown-item",
-                 "-k", "3"]) == 0
+    assert (
+        main(["-q", "recommend", str(model_dir), "--items", f"{item},unknown-item", "-k", "3"]) == 0
+    )
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == f"after {item},unknown-item:" and len(lines) == 4
 
-    assert main(["-q", "train", str(out / "train.tsv"), "--model", "markov",
-                 "--out", str(tmp_path / "mk")]) == 0
+    assert (
+        main(
+            [
+                "-q",
+                "train",
+                str(out / "train.tsv"),
+                "--model",
+                "markov",
+                "--out",
+                str(tmp_path / "mk"),
+            ]
+        )
+        == 0
+    )
 
 
 def test_missing_input_file_is_a_clear_cli_error(tmp_path, capsys):
@@ -146,3 +216,19 @@ def test_every_command_in_the_readme_exists():
     commands = set(re.findall(r"gru4rec-study ([a-z]+)", readme))
     choices = build_parser()._subparsers._group_actions[0].choices
     assert commands and commands <= set(choices)
+
+
+def test_a_filter_that_leaves_nothing_fails_before_training(tmp_path, capsys):
+    events = tmp_path / "events.tsv"
+    rows = ["SessionId\tItemId\tTime"] + [
+        f"{s}\titem{s}-{k}\t{10 * s + k}" for s in range(20) for k in range(3)
+    ]
+    events.write_text("\n".join(rows) + "\n")
+    assert (
+        main(
+            ["-q", "split", str(events), "--min-item-support", "5", "--out", str(tmp_path / "out")]
+        )
+        == 2
+    )
+    assert "item support >= 5" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from gru4rec_study.data import encode_sessions, read_events
 from gru4rec_study.evaluation import evaluate
@@ -67,12 +68,18 @@ def test_unsorted_rows_give_the_same_sessions_transitions_and_metrics(tmp_path):
     shuffled = [(2, 20, 105), (1, 10, 100), (2, 21, 106), (1, 11, 101), (1, 12, 102)]
     a = encode_sessions(read_events(write_events(tmp_path / "a.tsv", sorted_rows)))
     b = encode_sessions(read_events(write_events(tmp_path / "b.tsv", shuffled)))
-    names = lambda d: d.item_map.item_ids[d.item_idx].tolist()  # noqa: E731
+
+    def names(d):
+        return d.item_map.item_ids[d.item_idx].tolist()
+
     assert names(a) == names(b)
     assert a.session_offsets.tolist() == b.session_offsets.tolist()
     ta, tb = Markov().fit(a).transitions_, Markov().fit(b).transitions_
-    pairs = lambda d, t: {(d.item_map.item_ids[i], d.item_map.item_ids[j]): t[i, j]  # noqa: E731
-                          for i, j in zip(*t.nonzero(), strict=True)}
+
+    def pairs(d, t):
+        ids = d.item_map.item_ids
+        return {(ids[i], ids[j]): t[i, j] for i, j in zip(*t.nonzero(), strict=True)}
+
     assert pairs(a, ta) == pairs(b, tb)
     ra, rb = evaluate(Markov().fit(a), a), evaluate(Markov().fit(b), b)
     assert ra.metrics == rb.metrics
@@ -88,8 +95,54 @@ def test_no_next_item_events_gives_undefined_metrics():
 
 def test_unseen_test_items_are_removed_before_evaluation():
     train = _train()
-    test = _test([("t", "i0", 1), ("t", "new", 2), ("t", "i1", 3), ("u", "new", 4), ("u", "i2", 5)],
-                 train)
+    test = _test(
+        [("t", "i0", 1), ("t", "new", 2), ("t", "i1", 3), ("u", "new", 4), ("u", "i2", 5)], train
+    )
     assert test.report.n_unknown_item_events == 2
     assert test.report.n_short_sessions == 1
     assert evaluate(Markov().fit(train), test).n_events == 1
+
+
+class _ConstantScorer:
+    def __init__(self, n_items):
+        self.n_items = n_items
+
+    def keep(self, mask):
+        pass
+
+    def reset(self, slots):
+        pass
+
+    def scores(self, items):
+        return torch.ones(len(items), self.n_items)
+
+
+class _Constant:
+    """A model that gives every item the same score."""
+
+    name = "Constant"
+
+    def __init__(self, item_map):
+        self.item_map = item_map
+
+    def scorer(self, n_slots):
+        return _ConstantScorer(self.item_map.n_items)
+
+
+def test_a_model_with_constant_scores_ranks_the_target_last_under_conservative_ties():
+    rows = [(0, f"i{k}", k) for k in range(10)]
+    train = encode_sessions(events_frame(rows))
+    assert train.n_items == 10
+    test = _test([("t", "i3", 100), ("t", "i7", 101)], train)
+    result = evaluate(_Constant(train.item_map), test, tie_policy="conservative")
+    assert result.ranks.tolist() == [10.0]
+    assert result.metrics["Recall@5"] == 0.0
+    assert evaluate(_Constant(train.item_map), test, tie_policy="standard").ranks.tolist() == [1.0]
+    assert evaluate(_Constant(train.item_map), test, tie_policy="median").ranks.tolist() == [5.5]
+
+
+def test_the_pipeline_runs_on_numpy_2_and_pandas_2_or_later():
+    import pandas as pd
+
+    assert int(np.__version__.split(".")[0]) >= 2
+    assert int(pd.__version__.split(".")[0]) >= 2

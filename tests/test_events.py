@@ -18,8 +18,12 @@ def test_reads_tsv_and_gzip_alike(tmp_path):
 
 
 def test_reads_csv_with_renamed_columns(tmp_path):
-    path = write_events(tmp_path / "a.csv", [("s1", "x", 5), ("s1", "y", 6)],
-                        header=("sess", "product", "ts"), sep=",")
+    path = write_events(
+        tmp_path / "a.csv",
+        [("s1", "x", 5), ("s1", "y", 6)],
+        header=("sess", "product", "ts"),
+        sep=",",
+    )
     events = read_events(path, EventColumns(session="sess", item="product", time="ts"))
     assert events["item_id"].tolist() == ["x", "y"]
 

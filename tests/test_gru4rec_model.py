@@ -4,8 +4,14 @@ import torch
 
 from gru4rec_study.data import encode_sessions
 from gru4rec_study.evaluation import evaluate
-from gru4rec_study.models import GRU4Rec, GRU4RecConfig, NotFittedError, Popularity, TrainingError
-from gru4rec_study.models import load_preset
+from gru4rec_study.models import (
+    GRU4Rec,
+    GRU4RecConfig,
+    NotFittedError,
+    Popularity,
+    TrainingError,
+    load_preset,
+)
 from gru4rec_study.models.gru4rec import preset_names
 
 from conftest import synthetic_sessions
@@ -40,8 +46,15 @@ def test_two_test_sessions_starting_with_the_same_item_score_alike(bundled_slice
 
 def test_diverging_training_stops_with_a_clear_error(bundled_slice):
     train, _ = bundled_slice
-    config = GRU4RecConfig(layers=(16,), loss="bpr-max", learning_rate=1e30, momentum=0.9,
-                           batch_size=8, n_sample=32, n_epochs=3)
+    config = GRU4RecConfig(
+        layers=(16,),
+        loss="bpr-max",
+        learning_rate=1e30,
+        momentum=0.9,
+        batch_size=8,
+        n_sample=32,
+        n_epochs=3,
+    )
     model = GRU4Rec(config)
     with pytest.raises(TrainingError, match=r"epoch \d+, mini-batch \d+"):
         model.fit(train)
@@ -54,8 +67,9 @@ def test_gru4rec_learns_sequential_structure_that_popularity_cannot():
     ids = events["session_id"].astype(int)
     train = encode_sessions(events[ids < 1200])
     test = encode_sessions(events[ids >= 1200], train.item_map, min_session_length=2)
-    config = GRU4RecConfig(layers=(32,), batch_size=32, n_sample=0, n_epochs=5,
-                           learning_rate=0.1, seed=1)
+    config = GRU4RecConfig(
+        layers=(32,), batch_size=32, n_sample=0, n_epochs=5, learning_rate=0.1, seed=1
+    )
     gru = evaluate(GRU4Rec(config).fit(train), test).metrics["Recall@5"]
     pop = evaluate(Popularity().fit(train), test).metrics["Recall@5"]
     assert gru > 0.6 and gru > 3 * pop
@@ -81,23 +95,47 @@ def test_model_file_holds_only_what_recommending_needs(bundled_slice, tmp_path):
 
 
 def test_presets_hold_the_published_values():
-    assert set(preset_names()) == {"rsc15", "yoochoose", "rees46", "coveo", "retailrocket",
-                                   "diginetica"}
+    assert set(preset_names()) == {
+        "rsc15",
+        "yoochoose",
+        "rees46",
+        "coveo",
+        "retailrocket",
+        "diginetica",
+    }
     rsc15 = load_preset("rsc15")
     assert (rsc15.layers, rsc15.batch_size, rsc15.learning_rate, rsc15.momentum) == (
-        (100,), 32, 0.2, 0.2)
+        (100,),
+        32,
+        0.2,
+        0.2,
+    )
     assert (rsc15.dropout_p_hidden, rsc15.logq, rsc15.sample_alpha, rsc15.n_sample) == (
-        0.4, 1.0, 0.5, 2048)
+        0.4,
+        1.0,
+        0.5,
+        2048,
+    )
     digi = load_preset("diginetica")
     assert (digi.loss, digi.layers, digi.batch_size, digi.elu_param, digi.bpreg) == (
-        "bpr-max", (512,), 128, 1.0, 0.9)
+        "bpr-max",
+        (512,),
+        128,
+        1.0,
+        0.9,
+    )
     assert load_preset("rsc15", n_epochs=3).n_epochs == 3
 
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("loss", "top5"), ("batch_size", 0), ("dropout_p_hidden", 1.0), ("layers", ()),
-     ("learning_rate", 0.0)],
+    [
+        ("loss", "top5"),
+        ("batch_size", 0),
+        ("dropout_p_hidden", 1.0),
+        ("layers", ()),
+        ("learning_rate", 0.0),
+    ],
 )
 def test_bad_parameters_name_the_parameter(key, value):
     with pytest.raises(ValueError, match=key):

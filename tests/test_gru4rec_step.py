@@ -31,8 +31,10 @@ def _masks(config, n):
     mask = lambda shape, p: (torch.rand(shape, generator=gen) >= p).float() / (1 - p)  # noqa: E731
     width = {"constrained": config.layers[-1], "embedding": config.embedding}.get(config.input_mode)
     embed = mask((n, width), config.dropout_p_embed) if width and config.dropout_p_embed else None
-    hidden = [mask((n, h), config.dropout_p_hidden) if config.dropout_p_hidden else None
-              for h in config.layers]
+    hidden = [
+        mask((n, h), config.dropout_p_hidden) if config.dropout_p_hidden else None
+        for h in config.layers
+    ]
     return embed, hidden
 
 
@@ -51,8 +53,14 @@ def _reference(net, config, inputs, targets, samples, state, counts, embed_mask,
     new_state = []
     for i, h in enumerate(state):
         w_ih = tensors["Wx"] if (i == 0 and config.input_mode == "onehot") else tensors[f"w_ih.{i}"]
-        x = torch.gru_cell(x, h.double(), w_ih.T, tensors[f"w_hh.{i}"].T,
-                           tensors[f"b_ih.{i}"], tensors[f"b_hh.{i}"])
+        x = torch.gru_cell(
+            x,
+            h.double(),
+            w_ih.T,
+            tensors[f"w_hh.{i}"].T,
+            tensors[f"b_ih.{i}"],
+            tensors[f"b_hh.{i}"],
+        )
         if hidden_masks[i] is not None:
             x = x * hidden_masks[i].double()
         new_state.append(x.detach())
@@ -77,12 +85,21 @@ def _reference(net, config, inputs, targets, samples, state, counts, embed_mask,
 CONFIGS = [
     GRU4RecConfig(layers=(6,), n_sample=6, logq=1.0, sample_alpha=0.5),
     GRU4RecConfig(layers=(6,), n_sample=6, dropout_p_embed=0.3, dropout_p_hidden=0.4, logq=0.5),
-    GRU4RecConfig(layers=(5,), n_sample=6, loss="bpr-max", elu_param=0.5, bpreg=1.0,
-                  dropout_p_hidden=0.2),
-    GRU4RecConfig(layers=(7, 5), n_sample=6, constrained_embedding=False, embedding=4,
-                  dropout_p_embed=0.2),
-    GRU4RecConfig(layers=(6, 4), n_sample=6, constrained_embedding=False, embedding=0,
-                  loss="bpr-max", elu_param=1.0, bpreg=0.5),
+    GRU4RecConfig(
+        layers=(5,), n_sample=6, loss="bpr-max", elu_param=0.5, bpreg=1.0, dropout_p_hidden=0.2
+    ),
+    GRU4RecConfig(
+        layers=(7, 5), n_sample=6, constrained_embedding=False, embedding=4, dropout_p_embed=0.2
+    ),
+    GRU4RecConfig(
+        layers=(6, 4),
+        n_sample=6,
+        constrained_embedding=False,
+        embedding=0,
+        loss="bpr-max",
+        elu_param=1.0,
+        bpreg=0.5,
+    ),
     GRU4RecConfig(layers=(5, 5), n_sample=6, logq=1.0, dropout_p_hidden=0.3),
 ]
 
@@ -104,13 +121,15 @@ def test_step_gradients_equal_autograd(config):
         np.testing.assert_allclose(mine.numpy(), ref.numpy(), rtol=1e-4, atol=1e-6)
     # Dense gradients.
     for name, view in net.dense_views(grads["dense"]).items():
-        np.testing.assert_allclose(view.numpy(), ref_grads[name].numpy(), rtol=1e-4, atol=1e-6,
-                                   err_msg=name)
+        np.testing.assert_allclose(
+            view.numpy(), ref_grads[name].numpy(), rtol=1e-4, atol=1e-6, err_msg=name
+        )
     # Output table: only the touched rows, already summed over repeats.
     rows = grads["rows"]
     dense_out = torch.cat([ref_grads["Wy"], ref_grads["By"].view(-1, 1)], 1)
-    np.testing.assert_allclose(grads["output"].numpy(), dense_out[rows].numpy(), rtol=1e-4,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        grads["output"].numpy(), dense_out[rows].numpy(), rtol=1e-4, atol=1e-6
+    )
     untouched = np.setdiff1d(np.arange(N_ITEMS), rows.numpy())
     assert np.all(dense_out[untouched].numpy() == 0)
     if config.input_mode == "embedding":

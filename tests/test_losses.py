@@ -78,6 +78,8 @@ def test_bpr_max_value_and_gradient_on_3x4_scores(alpha, reg):
 
 
 def test_cross_entropy_by_hand_on_2x2():
-    loss, _ = losses.cross_entropy(torch.tensor([[1.0, 0.0], [0.0, 0.0]], dtype=torch.float64), None)
+    loss, _ = losses.cross_entropy(
+        torch.tensor([[1.0, 0.0], [0.0, 0.0]], dtype=torch.float64), None
+    )
     expected = -np.log(np.e / (np.e + 1)) - np.log(0.5)
     assert loss.item() == pytest.approx(expected, rel=1e-12)

@@ -1,4 +1,4 @@
-"""The contract every recommender keeps: fit, scores of shape (n, n_items), determinism, save/load."""
+"""The contract every recommender keeps: fit, scores (n, n_items), determinism, save/load."""
 
 import numpy as np
 import pytest
@@ -6,8 +6,15 @@ import torch
 
 from gru4rec_study.data import encode_sessions
 from gru4rec_study.evaluation import evaluate
-from gru4rec_study.models import GRU4Rec, GRU4RecConfig, Markov, NotFittedError, Popularity
-from gru4rec_study.models import load_model, recommend
+from gru4rec_study.models import (
+    GRU4Rec,
+    GRU4RecConfig,
+    Markov,
+    NotFittedError,
+    Popularity,
+    load_model,
+    recommend,
+)
 
 from conftest import events_frame, synthetic_sessions
 
@@ -23,8 +30,9 @@ FACTORIES = {
 def data():
     events = synthetic_sessions(200, 30, seed=1)
     train = encode_sessions(events[events["session_id"].astype(int) < 160])
-    test = encode_sessions(events[events["session_id"].astype(int) >= 160], train.item_map,
-                           min_session_length=2)
+    test = encode_sessions(
+        events[events["session_id"].astype(int) >= 160], train.item_map, min_session_length=2
+    )
     return train, test
 
 

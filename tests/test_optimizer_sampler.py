@@ -13,8 +13,10 @@ def test_row_update_by_hand_with_momentum_and_repeated_rows():
     table = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=torch.float64)
     opt = IndexedAdagradM(torch.zeros(1, dtype=torch.float64), {"t": table}, 0.1, momentum=0.5)
     # Row 1 appears twice: its gradients are summed before the single update.
-    rows, grad = coalesce_rows(torch.tensor([1, 1, 2]),
-                               torch.tensor([[1.0, 0.0], [1.0, 2.0], [0.5, 0.5]], dtype=torch.float64))
+    rows, grad = coalesce_rows(
+        torch.tensor([1, 1, 2]),
+        torch.tensor([[1.0, 0.0], [1.0, 2.0], [0.5, 0.5]], dtype=torch.float64),
+    )
     assert rows.tolist() == [1, 2]
     assert grad.tolist() == [[2.0, 2.0], [0.5, 0.5]]
     opt.step_rows("t", rows, grad)

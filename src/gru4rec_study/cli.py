@@ -79,7 +79,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.epochs is not None:
         models = tuple(
             ModelConfig(m.kind, m.name, m.preset, {**m.params, "n_epochs": args.epochs})
-            if m.kind == "gru4rec" else m
+            if m.kind == "gru4rec"
+            else m
             for m in config.models
         )
         config = type(config)(**{**config.__dict__, "models": models})
@@ -140,8 +141,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     result = evaluate(model, test, args.cutoffs, args.tie_policy, args.batch_size, args.progress)
     removed = test.report.as_dict()
     summary = {**result.as_dict(), "test_encoding": removed}
-    results = {"models": {model.name: summary}, "cutoffs": args.cutoffs,
-               "n_events": result.n_events, "tie_policy": args.tie_policy}
+    results = {
+        "models": {model.name: summary},
+        "cutoffs": args.cutoffs,
+        "n_events": result.n_events,
+        "tie_policy": args.tie_policy,
+    }
     print(results_table(results))
     print(f"removed from the test data: {removed}")
     if args.out:
@@ -186,9 +191,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("split", help="split an event file by time into train.tsv and test.tsv")
     p.add_argument("events", type=Path)
-    p.add_argument("--rule", choices=("days", "sessions"), default="days",
-                   help="days: sessions ending in the last --test-days are test; sessions: the "
-                   "newest --test-share of sessions by start time are test")
+    p.add_argument(
+        "--rule",
+        choices=("days", "sessions"),
+        default="days",
+        help="days: sessions ending in the last --test-days are test; sessions: the "
+        "newest --test-share of sessions by start time are test",
+    )
     p.add_argument("--test-days", type=float, default=1.0)
     p.add_argument("--test-share", type=float, default=0.2)
     p.add_argument("--min-item-support", type=int, default=5)
@@ -201,8 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("train", type=Path)
     p.add_argument("--model", choices=("popularity", "markov", "gru4rec"), default="gru4rec")
     p.add_argument("--preset", choices=preset_names(), help="GRU4Rec preset")
-    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
-                   help="model parameter (repeatable), e.g. --param layers=100 --param loss=bpr-max")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="model parameter (repeatable), e.g. --param layers=100 --param loss=bpr-max",
+    )
     p.add_argument("--epochs", type=int, help="GRU4Rec epochs")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--out", type=Path, required=True, help="model directory to write")
@@ -221,8 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("recommend", help="top-k next items after session prefixes")
     p.add_argument("model", type=Path)
-    p.add_argument("--items", action="append", required=True,
-                   help="comma-separated item ids of one prefix (repeat for more prefixes)")
+    p.add_argument(
+        "--items",
+        action="append",
+        required=True,
+        help="comma-separated item ids of one prefix (repeat for more prefixes)",
+    )
     p.add_argument("-k", type=int, default=10)
     p.set_defaults(func=cmd_recommend)
     return parser
@@ -231,11 +249,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _configure_logging(args: argparse.Namespace) -> None:
     level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s",
-                                           "%H:%M:%S"))
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S")
+    )
     package_logger = logging.getLogger("gru4rec_study")
-    package_logger.handlers = [h for h in package_logger.handlers
-                               if isinstance(h, logging.NullHandler)]
+    package_logger.handlers = [
+        h for h in package_logger.handlers if isinstance(h, logging.NullHandler)
+    ]
     package_logger.addHandler(handler)
     package_logger.setLevel(level)
     args.progress = not args.quiet and not os.environ.get("CI") and sys.stderr.isatty()

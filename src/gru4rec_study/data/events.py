@@ -82,7 +82,9 @@ def read_events(
 
     # 1. Read every column as text, so that huge integer ids and string ids survive unchanged.
     try:
-        raw = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL)
+        raw = pd.read_csv(
+            path, sep=sep, dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL
+        )
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path}: the file is empty (no header line)") from exc
     wanted = {"session": columns.session, "item": columns.item, "time": columns.time}

@@ -32,7 +32,9 @@ class FilterReport:
 def _check_not_empty(events: pd.DataFrame, step: str, source: str, report: FilterReport) -> None:
     if len(events) == 0:
         removed = ", ".join(f"{s['step']}: {s['events_removed']} events" for s in report.steps)
-        raise DataError(f"{source}: the filter step '{step}' left no events (removed so far: {removed})")
+        raise DataError(
+            f"{source}: the filter step '{step}' left no events (removed so far: {removed})"
+        )
 
 
 def filter_events(
@@ -72,5 +74,7 @@ def filter_events(
             break
     for step in report.steps:
         if step["events_removed"]:
-            logger.info("%s: filter '%s' removed %d events", source, step["step"], step["events_removed"])
+            logger.info(
+                "%s: filter '%s' removed %d events", source, step["step"], step["events_removed"]
+            )
     return events.reset_index(drop=True), report

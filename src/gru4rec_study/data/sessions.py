@@ -156,7 +156,11 @@ def encode_sessions(
     n_short = int((~keep_session).sum())
     n_short_events = int(lengths[~keep_session].sum())
     keep_row = keep_session[session_code]
-    session_code, item_idx, timestamp = session_code[keep_row], item_idx[keep_row], timestamp[keep_row]
+    session_code, item_idx, timestamp = (
+        session_code[keep_row],
+        item_idx[keep_row],
+        timestamp[keep_row],
+    )
     lengths = lengths[keep_session]
     session_ids = np.asarray(session_uniques, dtype=object)[keep_session]
 
@@ -171,9 +175,13 @@ def encode_sessions(
     report = EncodingReport(n_in, n_unknown, n_short, n_short_events)
     if n_unknown or n_short:
         logger.warning(
-            "%s: removed %d events with items unknown to the catalogue, then %d sessions (%d events)"
-            " shorter than %d events",
-            source, n_unknown, n_short, n_short_events, min_session_length,
+            "%s: removed %d events with items unknown to the catalogue, then %d sessions"
+            " (%d events) shorter than %d events",
+            source,
+            n_unknown,
+            n_short,
+            n_short_events,
+            min_session_length,
         )
     return SessionData(
         item_map=item_map,

@@ -100,8 +100,13 @@ def evaluate(
 
     started = time.perf_counter()
     scorer = None
-    bar = tqdm(total=n_events, desc=f"evaluating {model.name}", unit="ev",
-               disable=not show_progress, leave=False)
+    bar = tqdm(
+        total=n_events,
+        desc=f"evaluating {model.name}",
+        unit="ev",
+        disable=not show_progress,
+        leave=False,
+    )
     if n_events:
         for step in session_parallel_steps(test.session_offsets, batch_size):
             if scorer is None:
@@ -122,7 +127,9 @@ def evaluate(
     if np.isnan(ranks).any():
         raise RuntimeError(f"{model.name}: {int(np.isnan(ranks).sum())} events were not evaluated")
     if n_events == 0:
-        logger.warning("%s: the test data has no next-item events; metrics are undefined", model.name)
+        logger.warning(
+            "%s: the test data has no next-item events; metrics are undefined", model.name
+        )
     result = EvaluationResult(model.name, tie_policy, cutoffs, ranks, event_index, seconds)
     logger.info("%s: %d events in %.2f s; %s", model.name, n_events, seconds, result.metrics)
     return result

@@ -127,14 +127,18 @@ def parse_experiment(values: dict[str, Any], source: str, base: Path) -> Experim
         raise ConfigError(f"{source}: unknown key {unknown[0]}; known keys: {sorted(known)}")
     data = _build(DataConfig, values.get("data", {}), "data", source)
     data = DataConfig(
-        **{**asdict(data), **{k: _resolve_path(getattr(data, k), base) for k in ("train", "test", "events")}}
+        **{
+            **asdict(data),
+            **{k: _resolve_path(getattr(data, k), base) for k in ("train", "test", "events")},
+        }
     )
     evaluation = _build(EvaluationConfig, values.get("evaluation", {}), "evaluation", source)
     evaluation = EvaluationConfig(
         tuple(int(c) for c in evaluation.cutoffs), evaluation.tie_policy, evaluation.batch_size
     )
     models = tuple(
-        _build(ModelConfig, m, f"models.{i}", source) for i, m in enumerate(values.get("models", []))
+        _build(ModelConfig, m, f"models.{i}", source)
+        for i, m in enumerate(values.get("models", []))
     )
     seed = values.get("seed", 42)
     if not isinstance(seed, int):

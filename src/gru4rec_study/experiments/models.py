@@ -12,7 +12,9 @@ def build_model(spec: ModelConfig, seed: int, show_progress: bool = False):
     params = dict(spec.params)
     if kind == "gru4rec":
         params.setdefault("seed", seed)
-        config = load_preset(spec.preset, **params) if spec.preset else GRU4RecConfig.from_dict(params)
+        config = (
+            load_preset(spec.preset, **params) if spec.preset else GRU4RecConfig.from_dict(params)
+        )
         return GRU4Rec(config, show_progress=show_progress)
     if spec.preset is not None:
         raise ValueError(f"model kind {spec.kind!r} has no presets")

@@ -17,7 +17,7 @@ import shlex
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +94,7 @@ def load_data(config: ExperimentConfig) -> tuple[SessionData, SessionData, dict,
 
 
 def new_run_dir(root: str | Path, name: str) -> Path:
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     base = Path(root) / f"{name}-{stamp}"
     run_dir, k = base, 1
     while run_dir.exists():
@@ -135,8 +135,13 @@ def run_experiment(
     _write_json(run_dir / "config.json", config.as_dict())
     _write_json(
         run_dir / "environment.json",
-        {"versions": package_versions(), "git_commit": git_commit(), "machine": machine(),
-         "seed": config.seed, "started": datetime.now(timezone.utc).isoformat()},
+        {
+            "versions": package_versions(),
+            "git_commit": git_commit(),
+            "machine": machine(),
+            "seed": config.seed,
+            "started": datetime.now(UTC).isoformat(),
+        },
     )
 
     # 1. Data, read once and encoded once with the training catalogue for every model.
@@ -166,8 +171,11 @@ def run_experiment(
         evaluations[label] = result
         training_log[label] = getattr(model, "training_log_", [])
         model_results[label] = {
-            "kind": spec.kind, "metrics": result.metrics, "n_events": result.n_events,
-            "train_seconds": train_seconds, "eval_seconds": result.seconds,
+            "kind": spec.kind,
+            "metrics": result.metrics,
+            "n_events": result.n_events,
+            "train_seconds": train_seconds,
+            "eval_seconds": result.seconds,
         }
     _write_json(run_dir / "training_log.json", training_log)
 

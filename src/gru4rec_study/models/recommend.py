@@ -29,8 +29,12 @@ def recommend(
         index = item_map.lookup([str(i) for i in prefix])
         unknown = [str(i) for i, j in zip(prefix, index, strict=True) if j < 0]
         if unknown:
-            logger.warning("prefix %d: skipped %d unknown item(s): %s", number, len(unknown),
-                           ", ".join(unknown[:10]))
+            logger.warning(
+                "prefix %d: skipped %d unknown item(s): %s",
+                number,
+                len(unknown),
+                ", ".join(unknown[:10]),
+            )
         index = index[index >= 0]
         if len(index) == 0:
             raise ValueError(f"prefix {number}: none of its items is known to the model")

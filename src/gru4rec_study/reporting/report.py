@@ -25,7 +25,10 @@ def write_report(run_dir: str | Path) -> dict[str, Path]:
     if results["n_events"] and ranks_path.is_file():
         ranks = pd.read_csv(ranks_path, sep="\t", dtype={"SessionId": str, "ItemId": str})
         figures = plot_cutoff_curves(
-            ranks, list(results["models"]), run_dir / "figures", results["tie_policy"],
+            ranks,
+            list(results["models"]),
+            run_dir / "figures",
+            results["tie_policy"],
             max(20, max(results["cutoffs"])),
         )
         paths.update({p.name: p for p in figures})

@@ -23,8 +23,10 @@ def results_table(results: dict[str, Any]) -> str:
         rows.append([metric, *(_cell(results["models"][m]["metrics"][metric]) for m in models)])
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [
-        "  ".join(cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i] + 2)
-                  for i, cell in enumerate(row))
+        "  ".join(
+            cell.ljust(widths[0]) if i == 0 else cell.rjust(widths[i] + 2)
+            for i, cell in enumerate(row)
+        )
         for row in rows
     ]
     lines.append(

@@ -16,7 +16,9 @@ import torch
 EPS = 1e-24  # added inside the logarithms, as in the official code
 
 
-def cross_entropy(scores: torch.Tensor, log_q: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+def cross_entropy(
+    scores: torch.Tensor, log_q: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Softmax cross-entropy of the diagonal.
 
     Parameters
@@ -47,7 +49,9 @@ def cross_entropy(scores: torch.Tensor, log_q: torch.Tensor | None) -> tuple[tor
     return loss, grad
 
 
-def bpr_max(scores: torch.Tensor, elu_param: float, bpreg: float) -> tuple[torch.Tensor, torch.Tensor]:
+def bpr_max(
+    scores: torch.Tensor, elu_param: float, bpreg: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """BPR-max with score regularisation, on ELU-transformed scores.
 
     L_i = -log(sum_j s_ij * sigmoid(r_ii - r_ij) + eps) + bpreg * sum_j s_ij * r_ij ** 2, where

@@ -108,15 +108,21 @@ class GRU4Rec:
         items = torch.from_numpy(train.item_idx.astype(np.int64)).to(device)
         self.item_map, self.network_, self.training_log_ = None, None, []
         logger.info(
-            "GRU4Rec: %d items, %d sessions, %d training events; %s", train.n_items,
-            train.n_sessions, train.n_prediction_events, cfg.as_dict(),
+            "GRU4Rec: %d items, %d sessions, %d training events; %s",
+            train.n_items,
+            train.n_sessions,
+            train.n_prediction_events,
+            cfg.as_dict(),
         )
         for epoch in range(1, cfg.n_epochs + 1):
             record = self._epoch(epoch, train, items, network, step_fn)
             self.training_log_.append(record)
             logger.info(
                 "epoch %d: loss %.4f, %.2f s, %.0f events/s, %.3f ms per mini-batch",
-                epoch, record["loss"], record["seconds"], record["events_per_second"],
+                epoch,
+                record["loss"],
+                record["seconds"],
+                record["events_per_second"],
                 record["ms_per_batch"],
             )
         self.item_map, self.network_ = train.item_map, network
@@ -129,8 +135,11 @@ class GRU4Rec:
         n_events, n_batches = 0, 0
         state = None
         bar = tqdm(
-            total=train.n_prediction_events, desc=f"GRU4Rec epoch {epoch}", unit="ev",
-            disable=not self.show_progress, leave=False,
+            total=train.n_prediction_events,
+            desc=f"GRU4Rec epoch {epoch}",
+            unit="ev",
+            disable=not self.show_progress,
+            leave=False,
         )
         started = time.perf_counter()
         for step in session_parallel_steps(train.session_offsets, cfg.batch_size, min_slots):

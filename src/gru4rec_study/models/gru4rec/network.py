@@ -86,8 +86,11 @@ class GRU4RecNetwork:
         for i, size in enumerate(layers):
             if not (i == 0 and self.mode == "onehot"):
                 layout.append((f"w_ih.{i}", (n_input, 3 * size)))
-            layout += [(f"w_hh.{i}", (size, 3 * size)), (f"b_ih.{i}", (3 * size,)),
-                       (f"b_hh.{i}", (3 * size,))]
+            layout += [
+                (f"w_hh.{i}", (size, 3 * size)),
+                (f"b_ih.{i}", (3 * size,)),
+                (f"b_hh.{i}", (3 * size,)),
+            ]
             n_input = size
         return layout
 

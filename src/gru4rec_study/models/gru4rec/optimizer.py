@@ -30,7 +30,9 @@ class IndexedAdagradM:
         self.dense_acc = torch.zeros_like(dense)
         self.dense_vel = torch.zeros_like(dense) if momentum > 0 else None
         self.sparse_acc = {k: torch.zeros_like(p) for k, p in sparse.items()}
-        self.sparse_vel = {k: torch.zeros_like(p) for k, p in sparse.items()} if momentum > 0 else {}
+        self.sparse_vel = (
+            {k: torch.zeros_like(p) for k, p in sparse.items()} if momentum > 0 else {}
+        )
 
     def step_dense(self, grad: torch.Tensor) -> None:
         """Update the dense parameters with their full (flat) gradient."""

@@ -1,8 +1,9 @@
 """Shared negative samples drawn with P(item) proportional to support ** alpha, from a cache.
 
-As in the official code, a block of ``cache_size // n_sample`` rows of ``n_sample`` ids is drawn
-ahead (in blocks of at most ``BLOCK_IDS`` ids) by inverse-CDF sampling (item = number of CDF values <= u, for u ~ U[0, 1)), one row is
-used per mini-batch, and the block is drawn anew when it runs out. The inversion first looks u
+As in the official code, rows of ``n_sample`` ids are drawn ahead by inverse-CDF sampling (item =
+number of CDF values <= u, for u ~ U[0, 1)), one row is used per mini-batch, and a new block is
+drawn when the block runs out; a block holds ``cache_size`` ids at most, and at most
+``BLOCK_IDS``. The inversion first looks u
 up in a table of ``n_buckets`` equal-width buckets of [0, 1); only a u whose bucket contains a
 CDF value needs the bisection, so the result is exactly that of a bisection, at a fraction of
 its cost.
@@ -13,7 +14,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 from numpy.typing import NDArray
-
 
 BLOCK_IDS = 1 << 17
 
@@ -57,7 +57,9 @@ class SampleCache:
     def draw(self, n_rows: int) -> torch.Tensor:
         """Draw ``n_rows`` fresh rows, shape (n_rows, n_sample), int64."""
         u = torch.rand(
-            (n_rows, self.n_sample), generator=self._generator, device=self._device,
+            (n_rows, self.n_sample),
+            generator=self._generator,
+            device=self._device,
             dtype=torch.float64,
         )
         bucket = (u * self.n_buckets).long().view(-1)

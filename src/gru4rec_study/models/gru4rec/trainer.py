@@ -38,9 +38,16 @@ class TrainingStep:
         self.sampler = None
         if config.n_sample > 0:
             self.sampler = SampleCache(
-                item_counts, config.sample_alpha, config.n_sample, config.sample_cache_size,
-                generator, device,
+                item_counts,
+                config.sample_alpha,
+                config.n_sample,
+                config.sample_cache_size,
+                generator,
+                device,
             )
+        # The gradient buffer of the dense parameters, reused by every step.
+        self._dense_grad = torch.empty_like(network.dense)
+        self._dense_grad_views = network.dense_views(self._dense_grad)
         counts = np.maximum(item_counts, 1).astype(np.float32)
         self.log_counts = torch.from_numpy(np.log(counts)).to(device)
 
@@ -67,6 +74,8 @@ class TrainingStep:
         self, inputs: torch.Tensor, targets: torch.Tensor, state: list[torch.Tensor]
     ) -> tuple[torch.Tensor, dict]:
         """Run one step without updating; return the summed loss and every gradient.
+
+        The dense gradient lives in a buffer that the next call overwrites.
 
         ``state`` is advanced in place (entry ``i`` replaced by layer ``i``'s dropped-out output).
         The output layer works on the unique items of the step: the score matrix is computed
@@ -101,19 +110,18 @@ class TrainingStep:
             x = out
 
         # 3. Scores against the targets and the shared samples; loss averaged over rows.
+        # Column-major layout: gathering and scattering whole rows of the transpose is cheaper.
         x_aug = torch.cat([x, torch.ones(n, 1, dtype=x.dtype, device=x.device)], dim=1)
-        scores = (x_aug @ out_rows.T).index_select(1, col_inverse)
+        scores = (out_rows @ x_aug.T).index_select(0, col_inverse).T  # (n, n_cols) view
         loss, d_scores = self._loss(scores, targets, samples)
-        d_unique = torch.zeros(n, len(rows), dtype=d_scores.dtype, device=d_scores.device)
-        d_unique.index_add_(1, col_inverse, d_scores, alpha=1.0 / n)
+        d_unique_t = torch.zeros(len(rows), n, dtype=d_scores.dtype, device=d_scores.device)
+        d_unique_t.index_add_(0, col_inverse, d_scores.T, alpha=1.0 / n)
 
         # 4. Backward: output layer, then the GRU layers from the top.
-        flat = torch.empty_like(net.dense)
-        grads: dict = {"rows": rows, "output": d_unique.T @ x_aug, "dense": flat}
-        d_x = d_unique @ wy_rows
-        views = net.dense_views(flat)
+        grads: dict = {"rows": rows, "output": d_unique_t @ x_aug, "dense": self._dense_grad}
+        d_x = d_unique_t.T @ wy_rows
         for i in reversed(range(len(caches))):
-            d_x = self._layer_backward(i, caches[i], d_x, views, grads)
+            d_x = self._layer_backward(i, caches[i], d_x, self._dense_grad_views, grads)
         if d_x is not None and embed_mask is not None:
             d_x = d_x * embed_mask
         if shared:
