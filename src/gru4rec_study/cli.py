@@ -7,6 +7,7 @@ prints results.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -83,7 +84,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             else m
             for m in config.models
         )
-        config = type(config)(**{**config.__dict__, "models": models})
+        config = dataclasses.replace(config, models=models)
     _print_run(run_experiment(config, args.out, args.argv, show_progress=args.progress))
     return 0
 

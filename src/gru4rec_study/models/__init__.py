@@ -20,17 +20,6 @@ from gru4rec_study.models.recommend import recommend
 MODELS: dict[str, type] = {"popularity": Popularity, "markov": Markov, "gru4rec": GRU4Rec}
 
 
-def make_model(kind: str, params: dict[str, Any] | None = None, **options: Any) -> Recommender:
-    """Build an unfitted model by name (``popularity``, ``markov``, ``gru4rec``)."""
-    key = kind.lower()
-    if key not in MODELS:
-        raise ValueError(f"unknown model {kind!r}; choose one of {sorted(MODELS)}")
-    params = dict(params or {})
-    if key == "gru4rec":
-        return GRU4Rec(GRU4RecConfig.from_dict(params), **options)
-    return MODELS[key](**params)
-
-
 def load_model(directory: str | Path, **options: Any) -> Recommender:
     """Load a model saved with ``model.save(directory)``."""
     header, item_map, tensors = read_model_files(directory)
@@ -52,6 +41,5 @@ __all__ = [
     "TrainingError",
     "load_model",
     "load_preset",
-    "make_model",
     "recommend",
 ]

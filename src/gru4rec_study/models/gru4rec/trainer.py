@@ -110,16 +110,15 @@ class TrainingStep:
             x = out
 
         # 3. Scores against the targets and the shared samples; loss averaged over rows.
-        # Column-major layout: gathering and scattering whole rows of the transpose is cheaper.
         x_aug = torch.cat([x, torch.ones(n, 1, dtype=x.dtype, device=x.device)], dim=1)
-        scores = (out_rows @ x_aug.T).index_select(0, col_inverse).T  # (n, n_cols) view
+        scores = (x_aug @ out_rows.T).index_select(1, col_inverse)
         loss, d_scores = self._loss(scores, targets, samples)
-        d_unique_t = torch.zeros(len(rows), n, dtype=d_scores.dtype, device=d_scores.device)
-        d_unique_t.index_add_(0, col_inverse, d_scores.T, alpha=1.0 / n)
+        d_unique = torch.zeros(n, len(rows), dtype=d_scores.dtype, device=d_scores.device)
+        d_unique.index_add_(1, col_inverse, d_scores, alpha=1.0 / n)
 
         # 4. Backward: output layer, then the GRU layers from the top.
-        grads: dict = {"rows": rows, "output": d_unique_t @ x_aug, "dense": self._dense_grad}
-        d_x = d_unique_t.T @ wy_rows
+        grads: dict = {"rows": rows, "output": d_unique.T @ x_aug, "dense": self._dense_grad}
+        d_x = d_unique @ wy_rows
         for i in reversed(range(len(caches))):
             d_x = self._layer_backward(i, caches[i], d_x, self._dense_grad_views, grads)
         if d_x is not None and embed_mask is not None:
