@@ -232,3 +232,113 @@ def test_a_filter_that_leaves_nothing_fails_before_training(tmp_path, capsys):
     )
     assert "item support >= 5" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra_toml", "message"),
+    [
+        ("[split]\ntest_days = 'x'\n", "test_days"),
+        ("[evaluation2]\n", "evaluation2"),
+    ],
+)
+def test_bad_split_and_unknown_tables_are_errors(
+    tmp_path, slice_files, capsys, extra_toml, message
+):
+    path = _experiment(tmp_path, slice_files, extra=extra_toml)
+    assert main(["-q", "run", str(path), "--out", str(tmp_path / "r")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def _write_experiment(tmp_path, body):
+    path = tmp_path / "bad.toml"
+    path.write_text(body)
+    return path
+
+
+BASE = """
+[data]
+train = "{train}"
+test = "{test}"
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('[evaluation]\ncutoffs = "25"\n', "cutoffs"),
+        ("[evaluation]\ncutoffs = [5.9]\n", "cutoffs"),
+        ("[evaluation]\nbatch_size = 'a'\n", "batch_size"),
+        ("[[models]]\nkind = 'popularity'\n[[models]]\nkind = 'popularity'\n", "second model"),
+        ("[[models]]\nkind = 'popularity'\nname = '../../escaped'\n", "plain name"),
+        ("[[models]]\nkind = 'gru4rec'\nparams = { batch_size = 32.0 }\n", "batch_size"),
+    ],
+)
+def test_bad_experiment_values_fail_before_anything_runs(
+    tmp_path, slice_files, capsys, body, message
+):
+    text = BASE.format(train=slice_files["train_full"], test=slice_files["test"]) + body
+    if "[[models]]" not in body:
+        text += "[[models]]\nkind = 'popularity'\n"
+    path = _write_experiment(tmp_path, text)
+    assert main(["-q", "run", str(path), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "bad.toml" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_missing_and_unknown_bundled_inputs_name_the_key(tmp_path, capsys):
+    for train, expected in (("nothere.tsv", "data.train"), ("bundled:trainfull", "bundled parts")):
+        path = _write_experiment(
+            tmp_path,
+            f'[data]\ntrain = "{train}"\ntest = "bundled:test"\n'
+            "[[models]]\nkind = 'popularity'\n",
+        )
+        assert main(["-q", "run", str(path), "--out", str(tmp_path / "r")]) == 2
+        err = capsys.readouterr().err
+        assert expected in err and "bad.toml" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_demo_with_zero_epochs_fails_before_training(tmp_path, capsys):
+    assert main(["-q", "demo", "--epochs", "0", "--out", str(tmp_path / "r")]) == 2
+    assert "n_epochs" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+def test_evaluate_rejects_a_zero_cutoff_before_evaluating(tmp_path, slice_files, capsys):
+    model_dir = tmp_path / "pop"
+    assert (
+        main(
+            [
+                "-q",
+                "train",
+                str(slice_files["train_full"]),
+                "--model",
+                "popularity",
+                "--out",
+                str(model_dir),
+            ]
+        )
+        == 0
+    )
+    assert main(["-q", "evaluate", str(model_dir), str(slice_files["test"]), "--cutoffs", "0"]) == 2
+    assert "cutoffs" in capsys.readouterr().err
+
+
+def test_train_rejects_a_parameter_of_the_wrong_type(tmp_path, slice_files, capsys):
+    assert (
+        main(
+            [
+                "-q",
+                "train",
+                str(slice_files["train_full"]),
+                "--param",
+                "learning_rate=abc",
+                "--out",
+                str(tmp_path / "m"),
+            ]
+        )
+        == 2
+    )
+    assert "learning_rate" in capsys.readouterr().err

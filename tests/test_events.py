@@ -84,3 +84,26 @@ def test_header_only_file_is_a_clear_error(tmp_path):
     path = write_events(tmp_path / "h.tsv", [])
     with pytest.raises(DataError, match=r"h\.tsv.*no events"):
         read_events(path)
+
+
+def test_rows_with_more_fields_than_the_header_are_an_error(tmp_path):
+    path = tmp_path / "extra.tsv"
+    path.write_text("SessionId\tItemId\tTime\n1\t10\t100\t7\n1\t11\t101\t8\n")
+    with pytest.raises(DataError, match=r"extra\.tsv.*more fields than the header"):
+        read_events(path)
+    path.write_text("SessionId\tItemId\tTime\n1\t10\t100\n1\t11\t101\t8\n")
+    with pytest.raises(DataError, match=r"extra\.tsv.*line 3"):
+        read_events(path)
+
+
+def test_unreadable_files_name_the_file(tmp_path):
+    import gzip
+
+    truncated = tmp_path / "cut.tsv.gz"
+    truncated.write_bytes(gzip.compress(b"SessionId\tItemId\tTime\n1\t2\t3\n" * 50)[:40])
+    with pytest.raises(DataError, match=r"cut\.tsv\.gz"):
+        read_events(truncated)
+    latin = tmp_path / "latin.tsv"
+    latin.write_bytes(b"SessionId\tItemId\tTime\n1\t\xe9\t3\n")
+    with pytest.raises(DataError, match=r"latin\.tsv.*UTF-8"):
+        read_events(latin)

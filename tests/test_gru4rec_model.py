@@ -154,3 +154,21 @@ def test_cuda_device_without_cuda_is_a_clear_error(bundled_slice):
         pytest.skip("CUDA is available here")
     with pytest.raises(ValueError, match="CUDA is not available"):
         GRU4Rec(GRU4RecConfig(device="cuda:0", n_epochs=1)).fit(bundled_slice[0])
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("batch_size", 32.0),
+        ("batch_size", True),
+        ("constrained_embedding", "maybe"),
+        ("learning_rate", "abc"),
+        ("seed", "x"),
+        ("device", "tpu"),
+        ("layers", "100/x"),
+        ("n_sample", 1.5),
+    ],
+)
+def test_parameters_of_the_wrong_type_name_the_parameter(key, value):
+    with pytest.raises(ValueError, match=key):
+        GRU4RecConfig(**{key: value})

@@ -38,3 +38,12 @@ def test_item_counts_and_prediction_events():
     data = encode_sessions(events_frame([(1, "a", 1), (1, "a", 2), (1, "b", 3), (2, "b", 4)]))
     assert data.item_counts().tolist() == [2, 2]
     assert data.n_prediction_events == 2
+
+
+def test_sessions_that_lose_every_event_are_counted_as_removed():
+    item_map = ItemMap(np.array(["a", "b"], dtype=object))
+    events = events_frame([(1, "a", 1), (1, "b", 2), (2, "x", 3), (2, "y", 4)])
+    data = encode_sessions(events, item_map, min_session_length=2)
+    assert data.report.n_sessions_in == 2
+    assert data.report.n_short_sessions == 1
+    assert data.n_sessions == 1

@@ -86,3 +86,17 @@ def test_split_time_is_float_seconds():
     _, _, report = split_events(events, "days", test_days=0.5)
     assert isinstance(report.split_time, float)
     assert np.isfinite(report.split_time)
+
+
+def test_a_split_that_leaves_no_test_events_is_an_error_with_counts():
+    rows = _sessions(8, items=("a", "b", "c")) + [("new", "x", 1e6), ("new", "y", 1e6 + 1)]
+    with pytest.raises(DataError, match=r"no test events.*2 events with items not in training"):
+        split_events(events_frame(rows), "sessions", test_share=0.1)
+
+
+def test_test_sessions_that_lose_every_event_are_counted():
+    rows = _sessions(8) + [("t1", "a", 1e6), ("t1", "b", 1e6 + 1), ("t2", "x", 1e6 + 2)]
+    rows += [("t2", "y", 1e6 + 3)]
+    _, test, report = split_events(events_frame(rows), "sessions", test_share=0.2)
+    assert report.n_test_sessions_too_short == 1
+    assert report.n_test_sessions == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import gzip
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,10 +41,37 @@ def _open_text(path: Path):
     return open(path, encoding="utf-8", newline="")
 
 
+def _read_table(path: Path, sep: str) -> pd.DataFrame:
+    """All columns as text; a malformed file is a :class:`DataError` that names it."""
+    try:
+        with warnings.catch_warnings():
+            # Rows with more fields than the header would shift or drop columns silently.
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(
+                path,
+                sep=sep,
+                dtype=str,
+                keep_default_na=False,
+                index_col=False,
+                quoting=csv.QUOTE_MINIMAL,
+            )
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"{path}: the file is empty (no header line)") from exc
+    except pd.errors.ParserWarning as exc:
+        raise DataError(f"{path}: some rows have more fields than the header") from exc
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path}: malformed rows: {exc}") from exc
+    except (UnicodeDecodeError, EOFError, OSError) as exc:
+        raise DataError(f"{path}: cannot be read as UTF-8 text ({exc})") from exc
+
+
 def _sniff_separator(path: Path) -> str:
     """Return the field separator of ``path``: tab, comma or semicolon, read off its header."""
-    with _open_text(path) as handle:
-        header = handle.readline()
+    try:
+        with _open_text(path) as handle:
+            header = handle.readline()
+    except (UnicodeDecodeError, EOFError, OSError) as exc:
+        raise DataError(f"{path}: cannot be read as UTF-8 text ({exc})") from exc
     if not header.strip():
         raise DataError(f"{path}: the file is empty (no header line)")
     counts = {sep: header.count(sep) for sep in ("\t", ",", ";")}
@@ -81,12 +109,7 @@ def read_events(
     sep = sep or _sniff_separator(path)
 
     # 1. Read every column as text, so that huge integer ids and string ids survive unchanged.
-    try:
-        raw = pd.read_csv(
-            path, sep=sep, dtype=str, keep_default_na=False, quoting=csv.QUOTE_MINIMAL
-        )
-    except pd.errors.EmptyDataError as exc:
-        raise DataError(f"{path}: the file is empty (no header line)") from exc
+    raw = _read_table(path, sep)
     wanted = {"session": columns.session, "item": columns.item, "time": columns.time}
     for role, name in wanted.items():
         if name not in raw.columns:

@@ -53,9 +53,10 @@ class EncodingReport:
     """What encoding a table with an existing item map removed."""
 
     n_events_in: int
+    n_sessions_in: int
     n_unknown_item_events: int  # events whose item is not in the item map
-    n_short_sessions: int  # sessions left with fewer than ``min_session_length`` events
-    n_short_session_events: int  # events of those sessions
+    n_short_sessions: int  # sessions left with fewer than ``min_session_length`` events (or none)
+    n_short_session_events: int  # known-item events of those sessions
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -134,6 +135,7 @@ def encode_sessions(
         Name used in log messages.
     """
     n_in = len(events)
+    n_sessions_in = int(events["session_id"].nunique())
     if item_map is None:
         item_map = ItemMap.from_ids(events["item_id"])
     item_idx = item_map.lookup(events["item_id"].to_numpy())
@@ -153,7 +155,7 @@ def encode_sessions(
 
     # 3. Drop sessions that became too short.
     keep_session = lengths >= min_session_length
-    n_short = int((~keep_session).sum())
+    n_short = n_sessions_in - int(keep_session.sum())  # includes sessions with no known item
     n_short_events = int(lengths[~keep_session].sum())
     keep_row = keep_session[session_code]
     session_code, item_idx, timestamp = (
@@ -172,7 +174,7 @@ def encode_sessions(
     rows = np.repeat(offsets[:-1][order] - new_offsets[:-1], lengths[order]) + np.arange(
         new_offsets[-1]
     )
-    report = EncodingReport(n_in, n_unknown, n_short, n_short_events)
+    report = EncodingReport(n_in, n_sessions_in, n_unknown, n_short, n_short_events)
     if n_unknown or n_short:
         logger.warning(
             "%s: removed %d events with items unknown to the catalogue, then %d sessions"

@@ -37,7 +37,7 @@ class SplitReport:
     n_train_events_after_split_time: int  # truncated from sessions that straddle the boundary
     n_train_sessions_too_short_after_truncation: int
     n_test_events_unknown_item: int  # test events whose item is not in training
-    n_test_sessions_too_short: int  # test sessions left with fewer than two events
+    n_test_sessions_too_short: int  # test sessions left with fewer than two events (or none)
     n_test_events_in_short_sessions: int
 
     def as_dict(self) -> dict[str, float | int | str]:
@@ -103,14 +103,22 @@ def split_events(
         raise DataError(f"split: rule {rule!r} leaves no training events")
 
     # Test events must be rankable: their item must be in the training catalogue.
+    n_test_sessions_in = int(test["session_id"].nunique())
     known = test["item_id"].isin(pd.unique(train["item_id"])).to_numpy()
     n_unknown = int((~known).sum())
     test = test[known]
     lengths = test.groupby("session_id", sort=False)["item_id"].transform("size")
     short = (lengths < min_test_session_length).to_numpy()
-    n_short_sessions = int(test.loc[short, "session_id"].nunique())
     n_short_events = int(short.sum())
     test = test[~short]
+    # Sessions that lost every event count as too short, too.
+    n_short_sessions = n_test_sessions_in - int(test["session_id"].nunique())
+    if len(test) == 0:
+        raise DataError(
+            f"split: rule {rule!r} leaves no test events: {n_test_sessions_in} test sessions,"
+            f" {n_unknown} events with items not in training, {n_short_sessions} sessions"
+            f" shorter than {min_test_session_length} events after that"
+        )
 
     report = SplitReport(
         rule=rule,

@@ -81,13 +81,16 @@ def evaluate(
     batch_size
         Number of sessions scored in parallel; it changes speed, never results.
     max_score_elements
-        Upper bound on the size of one step's score matrix (batch x n_items); the batch is made
-        smaller for large catalogues, so memory stays bounded (256 MB of float32 by default).
+        Upper bound on the number of entries of one step's score matrix (batch x n_items); the
+        batch is made smaller for large catalogues, so memory stays bounded (2**26 entries by
+        default: 512 MB in float64, the precision of the GRU4Rec and Markov scores).
     """
     check_tie_policy(tie_policy)
     if model.item_map is None or model.item_map.n_items != test.n_items:
         raise ValueError(f"{model.name}: the test data is not encoded with the model's item map")
     cutoffs = tuple(int(c) for c in cutoffs)
+    if not cutoffs or min(cutoffs) < 1:
+        raise ValueError(f"cutoffs must be positive integers, got {cutoffs}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     batch_size = max(1, min(batch_size, max_score_elements // max(test.n_items, 1)))

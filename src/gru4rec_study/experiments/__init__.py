@@ -6,6 +6,7 @@ from gru4rec_study.experiments.config import (
     load_experiment,
     parse_experiment,
     shipped_experiment,
+    validate_experiment,
 )
 from gru4rec_study.experiments.run import RunResult, run_experiment
 
@@ -17,4 +18,5 @@ __all__ = [
     "parse_experiment",
     "run_experiment",
     "shipped_experiment",
+    "validate_experiment",
 ]

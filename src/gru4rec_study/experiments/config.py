@@ -12,7 +12,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from gru4rec_study.data.bundled import PARTS
 from gru4rec_study.evaluation.ranking import TIE_POLICIES
+from gru4rec_study.validation import check_field_types
 
 BUNDLED_PREFIX = "bundled:"
 
@@ -89,9 +91,11 @@ def _build(cls: type, values: Any, where: str, source: str) -> Any:
             f"{source}: unknown key {where}.{unknown[0]}; known keys of [{where}]: {sorted(known)}"
         )
     try:
-        return cls(**values)
-    except TypeError as exc:
+        built = cls(**values)
+        check_field_types(built, f"{source}: {where}")
+    except (TypeError, ValueError) as exc:
         raise ConfigError(f"{source}: [{where}]: {exc}") from exc
+    return built
 
 
 def _resolve_path(value: str | None, base: Path) -> str | None:
@@ -117,6 +121,39 @@ def _check(config: ExperimentConfig, source: str) -> None:
         raise ConfigError(f"{source}: evaluation.batch_size must be at least 1")
     if not config.models:
         raise ConfigError(f"{source}: the experiment has no [[models]]")
+    sp = config.split
+    if not 0.0 < sp.test_share < 1.0:
+        raise ConfigError(f"{source}: split.test_share must be between 0 and 1")
+    if sp.test_days <= 0:
+        raise ConfigError(f"{source}: split.test_days must be positive")
+    if sp.min_item_support < 1 or sp.min_session_length < 1:
+        raise ConfigError(f"{source}: split.min_item_support and min_session_length must be >= 1")
+    _check_name(config.name, "name", source)
+    for key in ("train", "test", "events"):
+        _check_input(getattr(data, key), f"data.{key}", source)
+
+
+def _check_name(name: str, key: str, source: str) -> None:
+    """Names become folder names: no separators, no '..'."""
+    if not name or "/" in name or "\\" in name or ".." in name:
+        raise ConfigError(f"{source}: {key} {name!r} must be a plain name (no '/', '\\' or '..')")
+
+
+def _check_input(value: str | None, key: str, source: str) -> None:
+    if value is None:
+        return
+    if value.startswith(BUNDLED_PREFIX):
+        part = value.removeprefix(BUNDLED_PREFIX)
+        if part not in PARTS:
+            raise ConfigError(f"{source}: {key} = {value!r}: the bundled parts are {PARTS}")
+    elif not Path(value).is_file():
+        raise ConfigError(f"{source}: {key} = {value!r}: no such file")
+
+
+def validate_experiment(config: ExperimentConfig) -> None:
+    """Check everything that can be checked before reading data or training."""
+    _check(config, config.source)
+    _check_models(config, config.source)
 
 
 def parse_experiment(values: dict[str, Any], source: str, base: Path) -> ExperimentConfig:
@@ -152,20 +189,25 @@ def parse_experiment(values: dict[str, Any], source: str, base: Path) -> Experim
         seed=seed,
         source=source,
     )
-    _check(config, source)
-    _check_models(config, source)
+    validate_experiment(config)
     return config
 
 
 def _check_models(config: ExperimentConfig, source: str) -> None:
     """Build every model once so that a bad parameter fails before anything trains."""
-    from gru4rec_study.experiments.models import build_model
+    from gru4rec_study.experiments.models import build_model, model_label
 
-    for i, model in enumerate(config.models):
+    labels: set[str] = set()
+    for number, spec in enumerate(config.models, start=1):
+        where = f"model {number} ({spec.kind})"
         try:
-            build_model(model, seed=config.seed)
+            label = model_label(spec, build_model(spec, seed=config.seed))
         except (ValueError, TypeError) as exc:
-            raise ConfigError(f"{source}: models.{i} ({model.kind}): {exc}") from exc
+            raise ConfigError(f"{source}: {where}: {exc}") from exc
+        _check_name(label, f"{where} name", source)
+        if label in labels:
+            raise ConfigError(f"{source}: {where}: a second model named {label!r}; set name = ...")
+        labels.add(label)
 
 
 def load_experiment(path: str | Path) -> ExperimentConfig:

@@ -29,9 +29,9 @@ from gru4rec_study.data.events import EventColumns
 from gru4rec_study.data.preprocess import filter_events
 from gru4rec_study.data.sessions import SessionData
 from gru4rec_study.evaluation import EvaluationResult, evaluate
-from gru4rec_study.experiments.config import BUNDLED_PREFIX, ExperimentConfig
+from gru4rec_study.experiments.config import BUNDLED_PREFIX, ExperimentConfig, validate_experiment
 from gru4rec_study.experiments.models import build_model, model_label
-from gru4rec_study.experiments.provenance import file_sha256, git_commit, machine, package_versions
+from gru4rec_study.experiments.provenance import file_sha256, git_state, machine, package_versions
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +128,11 @@ def run_experiment(
     run_dir
         Use this directory instead of a new one under ``out_root``.
     """
+    # 1. Data, read once and encoded once with the training catalogue for every model; the
+    #    run directory is made only once the data and every model's parameters are known good.
+    validate_experiment(config)
+    train, test, data_report, inputs = load_data(config)
+    models = [build_model(spec, config.seed, show_progress) for spec in config.models]
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir(out_root, config.name)
     run_dir.mkdir(parents=True, exist_ok=True)
     argv = list(sys.argv if argv is None else argv)
@@ -137,15 +142,12 @@ def run_experiment(
         run_dir / "environment.json",
         {
             "versions": package_versions(),
-            "git_commit": git_commit(),
+            "git": git_state(),
             "machine": machine(),
             "seed": config.seed,
             "started": datetime.now(UTC).isoformat(),
         },
     )
-
-    # 1. Data, read once and encoded once with the training catalogue for every model.
-    train, test, data_report, inputs = load_data(config)
     _write_json(run_dir / "inputs.json", inputs)
     _write_json(run_dir / "data.json", data_report)
     if test.n_prediction_events == 0:
@@ -156,11 +158,8 @@ def run_experiment(
     evaluations: dict[str, EvaluationResult] = {}
     model_results: dict[str, Any] = {}
     training_log: dict[str, Any] = {}
-    for i, spec in enumerate(config.models, start=1):
-        model = build_model(spec, config.seed, show_progress)
+    for i, (spec, model) in enumerate(zip(config.models, models, strict=True), start=1):
         label = model_label(spec, model)
-        if label in evaluations:
-            raise ValueError(f"{config.source}: two models are named {label!r}; set name = ...")
         logger.info("model %d of %d: %s", i, len(config.models), label)
         started = time.perf_counter()
         model.fit(train)

@@ -7,6 +7,10 @@ from dataclasses import asdict, dataclass, fields, replace
 from importlib import resources
 from typing import Any
 
+import torch
+
+from gru4rec_study.validation import check_field_types
+
 LOSSES = ("cross-entropy", "bpr-max")
 PRESET_DIR = "presets"
 
@@ -36,11 +40,18 @@ class GRU4RecConfig:
 
     def __post_init__(self) -> None:
         layers = self.layers
-        if isinstance(layers, int):
+        if isinstance(layers, int) and not isinstance(layers, bool):
             layers = (layers,)
         elif isinstance(layers, str):
-            layers = tuple(int(x) for x in layers.split("/"))
-        object.__setattr__(self, "layers", tuple(int(x) for x in layers))
+            try:
+                layers = tuple(int(x) for x in layers.split("/"))
+            except ValueError:
+                raise ValueError(
+                    "GRU4Rec parameter 'layers' must be sizes such as 100 or 200/200,"
+                    f" got {layers!r}"
+                ) from None
+        object.__setattr__(self, "layers", tuple(layers) if isinstance(layers, list) else layers)
+        check_field_types(self, "GRU4Rec parameter")
         self._validate()
 
     def _validate(self) -> None:
@@ -66,6 +77,10 @@ class GRU4RecConfig:
         for name in ("momentum", "sample_alpha", "bpreg", "elu_param", "logq"):
             if getattr(self, name) < 0.0:
                 fail(name, "must not be negative")
+        try:
+            torch.device(self.device)
+        except RuntimeError:
+            fail("device", "must be a torch device such as 'cpu' or 'cuda:0'")
 
     @property
     def input_mode(self) -> str:

@@ -1,0 +1,35 @@
+"""Type checks of configuration dataclasses against their annotations, with clear messages."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from typing import Any
+
+
+def _matches(value: Any, annotation: str) -> bool:
+    options = [a.strip() for a in annotation.split("|")]
+    for option in options:
+        if option == "None" and value is None:
+            return True
+        if option == "bool" and isinstance(value, bool):
+            return True
+        if option == "int" and isinstance(value, int) and not isinstance(value, bool):
+            return True
+        if option == "float" and isinstance(value, int | float) and not isinstance(value, bool):
+            return True
+        if option == "str" and isinstance(value, str):
+            return True
+        if option.startswith("tuple[int") and isinstance(value, tuple | list):
+            return all(_matches(v, "int") for v in value)
+        if option.startswith("dict") and isinstance(value, dict):
+            return True
+    return False
+
+
+def check_field_types(instance: Any, where: str) -> None:
+    """Raise ``ValueError`` naming the first field whose value does not fit its annotation."""
+    for f in fields(instance):
+        value = getattr(instance, f.name)
+        annotation = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
+        if annotation and not _matches(value, annotation):
+            raise ValueError(f"{where} {f.name!r} must be of type {annotation}, got {value!r}")
