@@ -342,3 +342,18 @@ def test_train_rejects_a_parameter_of_the_wrong_type(tmp_path, slice_files, caps
         == 2
     )
     assert "learning_rate" in capsys.readouterr().err
+
+
+def test_demo_runs_end_to_end_on_the_bundled_data(tmp_path, capsys):
+    assert main(["-q", "demo", "--epochs", "1", "--out", str(tmp_path / "runs")]) == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"Metric\s+Popularity\s+Markov\s+GRU4Rec", printed)
+    assert "10152 test events, conservative ties" in printed
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    assert (run_dir / "figures" / "recall_at_k.png").is_file()
+    assert (run_dir / "figures" / "mrr_at_k.png").is_file()
+    results = json.loads((run_dir / "results.json").read_text())
+    # The baselines are deterministic: their figures on the bundled data, to four decimals.
+    assert round(results["models"]["Popularity"]["metrics"]["Recall@20"], 4) == 0.0894
+    assert round(results["models"]["Markov"]["metrics"]["Recall@20"], 4) == 0.5907
+    assert round(results["models"]["Markov"]["metrics"]["MRR@20"], 4) == 0.3430
