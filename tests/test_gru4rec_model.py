@@ -62,13 +62,25 @@ def test_diverging_training_stops_with_a_clear_error(bundled_slice):
         model.scorer(1)
 
 
-def test_gru4rec_learns_sequential_structure_that_popularity_cannot():
+@pytest.mark.parametrize(
+    ("loss", "extra"),
+    [
+        ("cross-entropy", {"n_sample": 0}),
+        ("cross-entropy", {"logq": 1.0}),
+        ("bpr-max", {"elu_param": 0.5}),
+        ("top1", {"elu_param": 0.0}),
+        ("top1-max", {"elu_param": 0.0}),
+        ("bpr", {"elu_param": 0.0}),
+    ],
+)
+def test_gru4rec_learns_sequential_structure_that_popularity_cannot(loss, extra):
     events = synthetic_sessions(1500, 40, seed=2)
     ids = events["session_id"].astype(int)
     train = encode_sessions(events[ids < 1200])
     test = encode_sessions(events[ids >= 1200], train.item_map, min_session_length=2)
+    params = {"n_sample": 16, **extra}
     config = GRU4RecConfig(
-        layers=(32,), batch_size=32, n_sample=0, n_epochs=5, learning_rate=0.1, seed=1
+        layers=(32,), batch_size=32, n_epochs=5, learning_rate=0.1, seed=1, loss=loss, **params
     )
     gru = evaluate(GRU4Rec(config).fit(train), test).metrics["Recall@5"]
     pop = evaluate(Popularity().fit(train), test).metrics["Recall@5"]

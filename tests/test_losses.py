@@ -83,3 +83,49 @@ def test_cross_entropy_by_hand_on_2x2():
     )
     expected = -np.log(np.e / (np.e + 1)) - np.log(0.5)
     assert loss.item() == pytest.approx(expected, rel=1e-12)
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _numpy_top1(s):
+    n, n_cols = s.shape
+    return sum(
+        np.mean(_sigmoid(s[i] - s[i, i]) + _sigmoid(s[i] ** 2)) - _sigmoid(s[i, i] ** 2) / n_cols
+        for i in range(n)
+    )
+
+
+def _numpy_top1_max(s):
+    total = 0.0
+    for i in range(len(s)):
+        neg = np.delete(s[i], i)
+        w = np.exp(neg - neg.max())
+        w /= w.sum()
+        total += (w * (_sigmoid(neg - s[i, i]) + _sigmoid(neg**2))).sum()
+    return total
+
+
+def _numpy_bpr(s):
+    return sum(-np.log(_sigmoid(s[i, i] - s[i])).sum() for i in range(len(s)))
+
+
+def _finite_difference(fn, scores, h=1e-6):
+    grad = np.zeros_like(scores)
+    for index in np.ndindex(scores.shape):
+        up, down = scores.copy(), scores.copy()
+        up[index] += h
+        down[index] -= h
+        grad[index] = (fn(up) - fn(down)) / (2 * h)
+    return grad
+
+
+@pytest.mark.parametrize(
+    ("name", "reference"),
+    [("top1", _numpy_top1), ("top1-max", _numpy_top1_max), ("bpr", _numpy_bpr)],
+)
+def test_legacy_losses_value_and_gradient_on_3x4_scores(name, reference):
+    loss, grad = losses.LEGACY_LOSSES[name](torch.tensor(SCORES), 0.0)
+    assert loss.item() == pytest.approx(reference(SCORES), rel=1e-12)
+    np.testing.assert_allclose(grad.numpy(), _finite_difference(reference, SCORES), atol=1e-7)

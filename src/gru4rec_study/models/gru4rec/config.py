@@ -11,7 +11,7 @@ import torch
 
 from gru4rec_study.validation import check_field_types
 
-LOSSES = ("cross-entropy", "bpr-max")
+LOSSES = ("cross-entropy", "bpr-max", "top1", "top1-max", "bpr")
 PRESET_DIR = "presets"
 
 
@@ -20,7 +20,7 @@ class GRU4RecConfig:
     """Hyperparameters of GRU4Rec; defaults are those of the official PyTorch code."""
 
     layers: tuple[int, ...] = (100,)  # sizes of the stacked GRU layers
-    loss: str = "cross-entropy"  # "cross-entropy" (with optional logQ) or "bpr-max"
+    loss: str = "cross-entropy"  # "cross-entropy" (+ logQ), "bpr-max", "top1", "top1-max", "bpr"
     batch_size: int = 64  # session-parallel slots; also the number of in-batch negatives
     dropout_p_embed: float = 0.0  # dropout on the input embedding
     dropout_p_hidden: float = 0.0  # dropout on every GRU layer's output (kept as the state)
@@ -32,7 +32,7 @@ class GRU4RecConfig:
     constrained_embedding: bool = True  # the output item matrix is also the input embedding
     n_epochs: int = 10  # passes over the training sessions
     bpreg: float = 1.0  # weight of BPR-max's score regularisation
-    elu_param: float = 0.5  # alpha of the ELU on the scores inside BPR-max; 0: linear
+    elu_param: float = 0.5  # alpha of the ELU on the scores inside the ranking losses; 0: linear
     logq: float = 0.0  # strength of the logQ correction (cross-entropy only)
     sample_cache_size: int = 10_000_000  # negative sample ids drawn ahead in one go
     seed: int = 42  # seeds initialisation, dropout and sampling

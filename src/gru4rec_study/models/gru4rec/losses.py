@@ -86,3 +86,71 @@ def bpr_max(
     if elu_param > 0:
         grad_r = torch.where(scores > 0, grad_r, grad_r * (r + elu_param))
     return loss, grad_r
+
+
+def _with_autograd(loss_fn, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Loss and its gradient with respect to ``scores`` by autograd (for the legacy losses)."""
+    with torch.enable_grad():
+        leaf = scores.detach().requires_grad_()
+        loss = loss_fn(leaf)
+        (grad,) = torch.autograd.grad(loss, leaf)
+    return loss.detach(), grad
+
+
+def _activation(scores: torch.Tensor, elu_param: float) -> torch.Tensor:
+    return torch.nn.functional.elu(scores, alpha=elu_param) if elu_param > 0 else scores
+
+
+def _negative_softmax(r: torch.Tensor) -> torch.Tensor:
+    """Softmax of every row over the columns j != i (the positive gets weight 0)."""
+    n = r.shape[0]
+    mask = torch.zeros_like(r, dtype=torch.bool)
+    mask.diagonal()[:n] = True
+    return torch.softmax(r.masked_fill(mask, float("-inf")), dim=1)
+
+
+def top1(scores: torch.Tensor, elu_param: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """TOP1 (Hidasi et al., ICLR 2016) with the regularising sigmoid(r_ij ** 2) term.
+
+    L_i = mean_j [sigmoid(r_ij - r_ii) + sigmoid(r_ij ** 2)] - sigmoid(r_ii ** 2) / n_cols, the
+    mean over all columns including the positive, as in the Theano original.
+    """
+
+    def loss_fn(s: torch.Tensor) -> torch.Tensor:
+        r = _activation(s, elu_param)
+        n, n_cols = r.shape
+        r_pos = r.diagonal()[:n].unsqueeze(1)
+        terms = torch.sigmoid(r - r_pos) + torch.sigmoid(r * r)
+        return (terms.mean(dim=1) - torch.sigmoid(r_pos.squeeze(1) ** 2) / n_cols).sum()
+
+    return _with_autograd(loss_fn, scores)
+
+
+def top1_max(scores: torch.Tensor, elu_param: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """TOP1-max (CIKM 2018): sum_j s_ij [sigmoid(r_ij - r_ii) + sigmoid(r_ij ** 2)], s the
+    softmax over the negatives."""
+
+    def loss_fn(s: torch.Tensor) -> torch.Tensor:
+        r = _activation(s, elu_param)
+        n = r.shape[0]
+        r_pos = r.diagonal()[:n].unsqueeze(1)
+        weights = _negative_softmax(r)
+        return (weights * (torch.sigmoid(r - r_pos) + torch.sigmoid(r * r))).sum()
+
+    return _with_autograd(loss_fn, scores)
+
+
+def bpr(scores: torch.Tensor, elu_param: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """BPR as in the Theano original: L_i = sum_j -log sigmoid(r_ii - r_ij), over all columns
+    including the positive (a constant log 2)."""
+
+    def loss_fn(s: torch.Tensor) -> torch.Tensor:
+        r = _activation(s, elu_param)
+        n = r.shape[0]
+        r_pos = r.diagonal()[:n].unsqueeze(1)
+        return -torch.nn.functional.logsigmoid(r_pos - r).sum()
+
+    return _with_autograd(loss_fn, scores)
+
+
+LEGACY_LOSSES = {"top1": top1, "top1-max": top1_max, "bpr": bpr}  # loss name -> function

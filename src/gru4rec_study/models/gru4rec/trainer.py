@@ -62,6 +62,8 @@ class TrainingStep:
         cfg = self.config
         if cfg.loss == "bpr-max":
             return losses.bpr_max(scores, cfg.elu_param, cfg.bpreg)
+        if cfg.loss in losses.LEGACY_LOSSES:
+            return losses.LEGACY_LOSSES[cfg.loss](scores, cfg.elu_param)
         log_q = None
         if cfg.logq > 0:
             parts = [self.log_counts.index_select(0, targets)]
