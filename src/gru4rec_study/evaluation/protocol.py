@@ -21,6 +21,7 @@ from gru4rec_study.data.batching import session_parallel_steps
 from gru4rec_study.data.sessions import SessionData
 from gru4rec_study.evaluation.metrics import metric_values
 from gru4rec_study.evaluation.ranking import TiePolicy, check_tie_policy, target_ranks
+from gru4rec_study.evaluation.sampled import NegativeSampler, SampledEvaluation, sampled_ranks
 
 logger = logging.getLogger(__name__)
 
@@ -36,12 +37,17 @@ class EvaluationResult:
     cutoffs: tuple[int, ...]
     ranks: NDArray[np.float64]  # shape (n_events,): rank of the target of every event
     event_index: NDArray[np.int64]  # shape (n_events,): position of each target in the test data
+    session_index: NDArray[np.int64]  # shape (n_events,): test session of every event
     seconds: float = 0.0
     metrics: dict[str, float | None] = field(default_factory=dict)
+    sampled_ranks: NDArray[np.float64] | None = None  # ranks among sampled negatives, if asked
+    sampled_metrics: dict[str, float | None] | None = None
 
     def __post_init__(self) -> None:
         if not self.metrics:
             self.metrics = metric_values(self.ranks, self.cutoffs)
+        if self.sampled_ranks is not None and self.sampled_metrics is None:
+            self.sampled_metrics = metric_values(self.sampled_ranks, self.cutoffs)
 
     @property
     def n_events(self) -> int:
@@ -54,6 +60,7 @@ class EvaluationResult:
             "n_events": self.n_events,
             "seconds": self.seconds,
             "metrics": self.metrics,
+            "sampled_metrics": self.sampled_metrics,
         }
 
 
@@ -65,6 +72,8 @@ def evaluate(
     batch_size: int = 512,
     show_progress: bool = False,
     max_score_elements: int = 1 << 26,
+    sampled: SampledEvaluation | None = None,
+    item_counts: NDArray[np.int64] | None = None,
 ) -> EvaluationResult:
     """Rank the target of every next-item event of ``test`` among all of ``model``'s items.
 
@@ -84,6 +93,10 @@ def evaluate(
         Upper bound on the number of entries of one step's score matrix (batch x n_items); the
         batch is made smaller for large catalogues, so memory stays bounded (2**26 entries by
         default: 512 MB in float64, the precision of the GRU4Rec and Markov scores).
+    sampled
+        Also rank every target against sampled negatives (a labelled comparison mode; the
+        metrics stay full-ranking). ``item_counts`` (training support) is needed for sampling
+        by popularity.
     """
     check_tie_policy(tie_policy)
     if model.item_map is None or model.item_map.n_items != test.n_items:
@@ -95,6 +108,8 @@ def evaluate(
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     batch_size = max(1, min(batch_size, max_score_elements // max(test.n_items, 1)))
     n_events = test.n_prediction_events
+    sampler = NegativeSampler(sampled, test.n_items, item_counts) if sampled else None
+    sample_ranks = np.full(n_events, np.nan) if sampler else None
     ranks = np.full(n_events, np.nan)
     event_index = np.empty(n_events, dtype=np.int64)
     # Events keep test-data order: the target at position p of session s is event p - s - 1.
@@ -120,8 +135,12 @@ def evaluate(
                 scorer.reset(step.reset)
             scores = scorer.scores(test.item_idx[step.positions])
             targets = items[step.targets].to(scores.device)
-            step_ranks = target_ranks(scores, targets, tie_policy, overwrite=True).cpu().numpy()
             slots = step.targets - session_of[step.targets] - 1
+            if sampler is not None:  # before the full ranking overwrites the scores
+                negatives = sampler.draw(test.item_idx[step.targets])
+                step_sampled = sampled_ranks(scores, targets, negatives, tie_policy)
+                sample_ranks[slots] = step_sampled.cpu().numpy()
+            step_ranks = target_ranks(scores, targets, tie_policy, overwrite=True).cpu().numpy()
             ranks[slots] = step_ranks
             event_index[slots] = step.targets
             bar.update(len(step.positions))
@@ -133,6 +152,15 @@ def evaluate(
         logger.warning(
             "%s: the test data has no next-item events; metrics are undefined", model.name
         )
-    result = EvaluationResult(model.name, tie_policy, cutoffs, ranks, event_index, seconds)
+    result = EvaluationResult(
+        model.name,
+        tie_policy,
+        cutoffs,
+        ranks,
+        event_index,
+        session_of[event_index],
+        seconds,
+        sampled_ranks=sample_ranks,
+    )
     logger.info("%s: %d events in %.2f s; %s", model.name, n_events, seconds, result.metrics)
     return result
