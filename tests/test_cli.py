@@ -34,6 +34,8 @@ train = "{slice_files["train_full"]}"
 test = "{slice_files["test"]}"
 [evaluation]
 cutoffs = [5, 10, 20]
+sampled_negatives = 100
+bootstrap_resamples = 200
 [[models]]
 kind = "popularity"
 [[models]]
@@ -77,6 +79,15 @@ def test_run_writes_a_complete_run_directory(tmp_path, slice_files, capsys):
     log = json.loads((run_dir / "training_log.json").read_text())
     assert [r["epoch"] for r in log["GRU4Rec"]] == [1, 2]
     assert {"loss", "seconds", "events_per_second"} <= set(log["GRU4Rec"][0])
+    gru = results["models"]["GRU4Rec"]
+    low, high = gru["metrics_ci95"]["Recall@20"]
+    assert low <= gru["metrics"]["Recall@20"] <= high
+    assert gru["sampled_metrics"]["Recall@20"] >= gru["metrics"]["Recall@20"]
+    assert len(results["significance"]) == 3 * 2
+    comparison = results["sampled_comparison"]
+    assert comparison["n_negatives"] == 100
+    assert isinstance(comparison["orders"]["MRR@20"]["ordering_changes"], bool)
+    assert "Sampled evaluation (100 uniform negatives" in printed
     data = json.loads((run_dir / "data.json").read_text())
     assert "n_unknown_item_events" in data["test_encoding"]
     for name in ("recall_at_k.png", "mrr_at_k.png", "recall_at_k.svg"):
@@ -90,7 +101,9 @@ def test_run_writes_a_complete_run_directory(tmp_path, slice_files, capsys):
 
     # The report is rebuilt from the run directory alone.
     assert main(["-q", "report", str(run_dir)]) == 0
-    assert "Recall@20" in (run_dir / "results.md").read_text()
+    report = (run_dir / "results.md").read_text()
+    assert "Recall@20" in report and "confidence intervals" in report
+    assert "Paired significance tests" in report and "against sampled evaluation" in report
 
 
 def test_unknown_experiment_key_is_an_error_naming_key_and_file(tmp_path, slice_files, capsys):

@@ -68,7 +68,7 @@ def _add_columns(parser: argparse.ArgumentParser) -> None:
 
 def _print_run(result) -> None:
     paths = write_report(result.run_dir)
-    print(results_table(result.results))
+    print(paths["table"].read_text(), end="")
     print(f"\nRun directory: {result.run_dir}")
     figures = sorted(str(p) for name, p in paths.items() if name.endswith(".png"))
     if figures:

@@ -7,7 +7,7 @@ An unknown key or a bad value is an error that names the key and the file. Data 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,9 @@ class EvaluationConfig:
     cutoffs: tuple[int, ...] = (5, 10, 20)  # list lengths K of Recall@K, MRR@K, NDCG@K
     tie_policy: str = "conservative"  # "conservative", "standard" or "median"
     batch_size: int = 512  # sessions scored in parallel (speed only, never results)
+    sampled_negatives: int = 0  # > 0: also rank against this many sampled negatives (comparison)
+    sampled_distribution: str = "uniform"  # "uniform" or "popularity" negatives
+    bootstrap_resamples: int = 1000  # session resamples for 95% confidence intervals; 0: none
 
 
 @dataclass(frozen=True)
@@ -119,6 +122,10 @@ def _check(config: ExperimentConfig, source: str) -> None:
         raise ConfigError(f"{source}: evaluation.cutoffs must be positive integers")
     if ev.batch_size < 1:
         raise ConfigError(f"{source}: evaluation.batch_size must be at least 1")
+    if ev.sampled_negatives < 0 or ev.bootstrap_resamples < 0:
+        raise ConfigError(f"{source}: evaluation.sampled_negatives and bootstrap_resamples >= 0")
+    if ev.sampled_distribution not in ("uniform", "popularity"):
+        raise ConfigError(f"{source}: evaluation.sampled_distribution: 'uniform' or 'popularity'")
     if not config.models:
         raise ConfigError(f"{source}: the experiment has no [[models]]")
     sp = config.split
@@ -170,9 +177,7 @@ def parse_experiment(values: dict[str, Any], source: str, base: Path) -> Experim
         }
     )
     evaluation = _build(EvaluationConfig, values.get("evaluation", {}), "evaluation", source)
-    evaluation = EvaluationConfig(
-        tuple(int(c) for c in evaluation.cutoffs), evaluation.tie_policy, evaluation.batch_size
-    )
+    evaluation = replace(evaluation, cutoffs=tuple(int(c) for c in evaluation.cutoffs))
     models = tuple(
         _build(ModelConfig, m, f"models.{i}", source)
         for i, m in enumerate(values.get("models", []))

@@ -28,7 +28,12 @@ from gru4rec_study.data import bundled_dataset, encode_sessions, read_events, sp
 from gru4rec_study.data.events import EventColumns
 from gru4rec_study.data.preprocess import filter_events
 from gru4rec_study.data.sessions import SessionData
-from gru4rec_study.evaluation import EvaluationResult, evaluate
+from gru4rec_study.evaluation import EvaluationResult, SampledEvaluation, evaluate
+from gru4rec_study.experiments.analysis import (
+    confidence_intervals,
+    sampled_comparison,
+    significance,
+)
 from gru4rec_study.experiments.config import BUNDLED_PREFIX, ExperimentConfig, validate_experiment
 from gru4rec_study.experiments.models import build_model, model_label
 from gru4rec_study.experiments.provenance import file_sha256, git_state, machine, package_versions
@@ -155,6 +160,10 @@ def run_experiment(
 
     # 2. Every model: fit, save, evaluate on the same events.
     ev = config.evaluation
+    sampled = None
+    if ev.sampled_negatives:
+        sampled = SampledEvaluation(ev.sampled_negatives, ev.sampled_distribution, config.seed)
+    item_counts = train.item_counts()
     evaluations: dict[str, EvaluationResult] = {}
     model_results: dict[str, Any] = {}
     training_log: dict[str, Any] = {}
@@ -165,13 +174,28 @@ def run_experiment(
         model.fit(train)
         train_seconds = time.perf_counter() - started
         model.save(run_dir / "models" / label)
-        result = evaluate(model, test, ev.cutoffs, ev.tie_policy, ev.batch_size, show_progress)
+        result = evaluate(
+            model,
+            test,
+            ev.cutoffs,
+            ev.tie_policy,
+            ev.batch_size,
+            show_progress,
+            sampled=sampled,
+            item_counts=item_counts,
+        )
         result.model = label
         evaluations[label] = result
         training_log[label] = getattr(model, "training_log_", [])
         model_results[label] = {
             "kind": spec.kind,
             "metrics": result.metrics,
+            "metrics_ci95": (
+                confidence_intervals(result, ev.bootstrap_resamples, config.seed)
+                if ev.bootstrap_resamples
+                else None
+            ),
+            "sampled_metrics": result.sampled_metrics,
             "n_events": result.n_events,
             "train_seconds": train_seconds,
             "eval_seconds": result.seconds,
@@ -187,6 +211,16 @@ def run_experiment(
         "n_test_sessions": test.n_sessions,
         "seed": config.seed,
         "models": model_results,
+        "significance": significance(evaluations, max(ev.cutoffs)),
+        "sampled_comparison": (
+            {
+                "n_negatives": ev.sampled_negatives,
+                "distribution": ev.sampled_distribution,
+                **sampled_comparison(evaluations, max(ev.cutoffs)),
+            }
+            if sampled and test.n_prediction_events
+            else None
+        ),
     }
     _write_json(run_dir / "results.json", results)
     write_ranks(run_dir / "ranks.tsv.gz", test, evaluations)
@@ -210,4 +244,6 @@ def write_ranks(path: Path, test: SessionData, evaluations: dict[str, Evaluation
     )
     for label, result in evaluations.items():
         table[label] = result.ranks
+        if result.sampled_ranks is not None:
+            table[f"{label} (sampled)"] = result.sampled_ranks
     table.to_csv(path, sep="\t", index=False)

@@ -46,3 +46,83 @@ def results_markdown(results: dict[str, Any]) -> str:
     lines.append("")
     lines.append(f"{results['n_events']} test events; tie policy: {results['tie_policy']}.")
     return "\n".join(lines)
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def ci_markdown(results: dict[str, Any]) -> str | None:
+    """95% bootstrap intervals of every metric, or None when the run has none."""
+    models = [m for m, r in results["models"].items() if r.get("metrics_ci95")]
+    if not models:
+        return None
+    lines = ["| Metric | " + " | ".join(models) + " |", "|---" * (len(models) + 1) + "|"]
+    for metric in metric_rows(results["cutoffs"]):
+        cells = []
+        for model in models:
+            ci = results["models"][model]["metrics_ci95"][metric]
+            cells.append("n/a" if ci is None else f"[{ci[0]:.4f}, {ci[1]:.4f}]")
+        lines.append(f"| {metric} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _p_value(p: float | None) -> str:
+    if p is None:
+        return "n/a"
+    return "< 1e-300" if p == 0 else f"{p:.3g}"
+
+
+def significance_markdown(results: dict[str, Any]) -> str | None:
+    rows = results.get("significance") or []
+    if not rows:
+        return None
+    lines = [
+        "| Model A | Model B | Metric | A - B | p (paired t) | p (Wilcoxon) | p < 0.05 |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        p_t, p_w = _p_value(r["t_test_p"]), _p_value(r["wilcoxon_p"])
+        lines.append(
+            f"| {r['model_a']} | {r['model_b']} | {r['metric']} | {_fmt(r['mean_difference'])} | "
+            f"{p_t} | {p_w} | {'yes' if r['significant'] else 'no'} |"
+        )
+    return "\n".join(lines)
+
+
+def sampled_table(results: dict[str, Any], markdown: bool = False) -> str | None:
+    """Full-ranking against sampled metrics of every model, with their ratio."""
+    comparison = results.get("sampled_comparison")
+    if not comparison:
+        return None
+    metrics = list(comparison["orders"])
+    header = ["Model"] + [f"{m} {kind}" for m in metrics for kind in ("full", "sampled", "ratio")]
+    rows = [header]
+    for model, values in comparison["models"].items():
+        cells = [model]
+        for metric in metrics:
+            v = values[metric]
+            cells += [_fmt(v["full"]), _fmt(v["sampled"]), _fmt(v["ratio"], 2)]
+        rows.append(cells)
+    orders = [
+        f"{metric}: ordering {'changes' if o['ordering_changes'] else 'does not change'}"
+        f" (full: {' > '.join(o['full'])}; sampled: {' > '.join(o['sampled'])})"
+        for metric, o in comparison["orders"].items()
+    ]
+    title = (
+        f"Sampled evaluation ({comparison['n_negatives']} {comparison['distribution']}"
+        " negatives per event) against full ranking:"
+    )
+    if markdown:
+        lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+        lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
+    else:
+        widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+        lines = [
+            "  ".join(
+                c.rjust(w) if i else c.ljust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+            for r in rows
+        ]
+    return "\n".join([title, "", *lines, "", *orders])
