@@ -96,3 +96,31 @@ def test_sampled_metrics_are_at_least_the_full_ones():
             assert result.sampled_metrics["Recall@5"] >= result.metrics["Recall@5"]
             again = evaluate(model, test, sampled=spec, item_counts=train.item_counts())
             np.testing.assert_array_equal(again.sampled_ranks, result.sampled_ranks)
+
+
+def test_coverage_and_popularity_at_k_by_hand():
+    from conftest import events_frame
+
+    # Supports 4, 3, 2, 1 for items a, b, c, d.
+    rows = [(f"s{i}", item, i) for i, item in enumerate("aaaabbbccd")]
+    rows = [(s, item, t) for s, item, t in rows] + [(f"s{i}", "x", i + 0.5) for i in range(10)]
+    train = encode_sessions(events_frame(rows))
+    test = encode_sessions(
+        events_frame([("t", "a", 100), ("t", "b", 101), ("t", "c", 102)]),
+        train.item_map,
+        min_session_length=2,
+    )
+    result = evaluate(
+        Popularity().fit(train),
+        test,
+        cutoffs=(1, 2),
+        beyond_accuracy=True,
+        item_counts=train.item_counts(),
+    )
+    # x (support 10) then a (4) top every list; 5 items in the catalogue.
+    assert result.beyond_accuracy["Coverage@1"] == pytest.approx(1 / 5)
+    assert result.beyond_accuracy["Coverage@2"] == pytest.approx(2 / 5)
+    assert result.beyond_accuracy["Popularity@1"] == pytest.approx(1.0)
+    assert result.beyond_accuracy["Popularity@2"] == pytest.approx((1.0 + 0.4) / 2)
+    with pytest.raises(ValueError, match="item counts"):
+        evaluate(Popularity().fit(train), test, beyond_accuracy=True)

@@ -42,6 +42,7 @@ class EvaluationResult:
     metrics: dict[str, float | None] = field(default_factory=dict)
     sampled_ranks: NDArray[np.float64] | None = None  # ranks among sampled negatives, if asked
     sampled_metrics: dict[str, float | None] | None = None
+    beyond_accuracy: dict[str, float | None] | None = None  # Coverage@K, Popularity@K, if asked
 
     def __post_init__(self) -> None:
         if not self.metrics:
@@ -61,7 +62,35 @@ class EvaluationResult:
             "seconds": self.seconds,
             "metrics": self.metrics,
             "sampled_metrics": self.sampled_metrics,
+            "beyond_accuracy": self.beyond_accuracy,
         }
+
+
+class _TopListStats:
+    """Accumulates Coverage@K and Popularity@K over the top-K lists of every event."""
+
+    def __init__(self, cutoffs: tuple[int, ...], item_counts: NDArray | None, n_items: int):
+        if item_counts is None:
+            raise ValueError("Coverage@K and Popularity@K need the training item counts")
+        counts = torch.as_tensor(np.asarray(item_counts, dtype=np.float64))
+        self.popularity = counts / counts.max()
+        self.cutoffs = cutoffs
+        self.n_items = n_items
+        self.seen = {k: torch.zeros(n_items, dtype=torch.bool) for k in cutoffs}
+        self.popularity_sum = dict.fromkeys(cutoffs, 0.0)
+
+    def add(self, scores: torch.Tensor) -> None:
+        top = torch.topk(scores, min(max(self.cutoffs), self.n_items), dim=1).indices.cpu()
+        for k in self.cutoffs:
+            self.seen[k][top[:, :k].reshape(-1)] = True
+            self.popularity_sum[k] += float(self.popularity[top[:, :k]].mean(dim=1).sum())
+
+    def values(self, n_events: int) -> dict[str, float | None]:
+        out: dict[str, float | None] = {}
+        for k in self.cutoffs:
+            out[f"Coverage@{k}"] = float(self.seen[k].float().mean()) if n_events else None
+            out[f"Popularity@{k}"] = self.popularity_sum[k] / n_events if n_events else None
+        return out
 
 
 def evaluate(
@@ -74,6 +103,7 @@ def evaluate(
     max_score_elements: int = 1 << 26,
     sampled: SampledEvaluation | None = None,
     item_counts: NDArray[np.int64] | None = None,
+    beyond_accuracy: bool = False,
 ) -> EvaluationResult:
     """Rank the target of every next-item event of ``test`` among all of ``model``'s items.
 
@@ -97,6 +127,10 @@ def evaluate(
         Also rank every target against sampled negatives (a labelled comparison mode; the
         metrics stay full-ranking). ``item_counts`` (training support) is needed for sampling
         by popularity.
+    beyond_accuracy
+        Also compute Coverage@K (share of the training items in any top-K list) and
+        Popularity@K (mean support / max support of the recommended items), as session-rec
+        does; needs ``item_counts``.
     """
     check_tie_policy(tie_policy)
     if model.item_map is None or model.item_map.n_items != test.n_items:
@@ -110,6 +144,7 @@ def evaluate(
     n_events = test.n_prediction_events
     sampler = NegativeSampler(sampled, test.n_items, item_counts) if sampled else None
     sample_ranks = np.full(n_events, np.nan) if sampler else None
+    lists = _TopListStats(cutoffs, item_counts, test.n_items) if beyond_accuracy else None
     ranks = np.full(n_events, np.nan)
     event_index = np.empty(n_events, dtype=np.int64)
     # Events keep test-data order: the target at position p of session s is event p - s - 1.
@@ -136,7 +171,9 @@ def evaluate(
             scores = scorer.scores(test.item_idx[step.positions])
             targets = items[step.targets].to(scores.device)
             slots = step.targets - session_of[step.targets] - 1
-            if sampler is not None:  # before the full ranking overwrites the scores
+            if lists is not None:  # before the full ranking overwrites the scores
+                lists.add(scores)
+            if sampler is not None:
                 negatives = sampler.draw(test.item_idx[step.targets])
                 step_sampled = sampled_ranks(scores, targets, negatives, tie_policy)
                 sample_ranks[slots] = step_sampled.cpu().numpy()
@@ -161,6 +198,7 @@ def evaluate(
         session_of[event_index],
         seconds,
         sampled_ranks=sample_ranks,
+        beyond_accuracy=lists.values(n_events) if lists is not None else None,
     )
     logger.info("%s: %d events in %.2f s; %s", model.name, n_events, seconds, result.metrics)
     return result

@@ -183,6 +183,7 @@ def run_experiment(
             show_progress,
             sampled=sampled,
             item_counts=item_counts,
+            beyond_accuracy=True,
         )
         result.model = label
         evaluations[label] = result
@@ -196,6 +197,7 @@ def run_experiment(
                 else None
             ),
             "sampled_metrics": result.sampled_metrics,
+            "beyond_accuracy": result.beyond_accuracy,
             "n_events": result.n_events,
             "train_seconds": train_seconds,
             "eval_seconds": result.seconds,

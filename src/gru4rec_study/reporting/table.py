@@ -15,12 +15,24 @@ def _cell(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
+def _rows(results: dict[str, Any]) -> list[tuple[str, list[float | None]]]:
+    """(label, value per model) for every accuracy metric, then Coverage@K and Popularity@K."""
+    models = list(results["models"].values())
+    rows = [(m, [r["metrics"][m] for r in models]) for m in metric_rows(results["cutoffs"])]
+    if models and all(r.get("beyond_accuracy") for r in models):
+        for name in ("Coverage", "Popularity"):
+            for k in results["cutoffs"]:
+                label = f"{name}@{k}"
+                rows.append((label, [r["beyond_accuracy"][label] for r in models]))
+    return rows
+
+
 def results_table(results: dict[str, Any]) -> str:
     """Plain-text table of ``results.json``, with the tie policy and event count below it."""
     models = list(results["models"])
     rows = [["Metric", *models]]
-    for metric in metric_rows(results["cutoffs"]):
-        rows.append([metric, *(_cell(results["models"][m]["metrics"][metric]) for m in models)])
+    for label, values in _rows(results):
+        rows.append([label, *(_cell(v) for v in values)])
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(
@@ -40,9 +52,8 @@ def results_markdown(results: dict[str, Any]) -> str:
     """The same table in Markdown."""
     models = list(results["models"])
     lines = ["| Metric | " + " | ".join(models) + " |", "|---" * (len(models) + 1) + "|"]
-    for metric in metric_rows(results["cutoffs"]):
-        cells = (_cell(results["models"][m]["metrics"][metric]) for m in models)
-        lines.append(f"| {metric} | " + " | ".join(cells) + " |")
+    for label, values in _rows(results):
+        lines.append(f"| {label} | " + " | ".join(_cell(v) for v in values) + " |")
     lines.append("")
     lines.append(f"{results['n_events']} test events; tie policy: {results['tie_policy']}.")
     return "\n".join(lines)
