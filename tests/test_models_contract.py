@@ -9,9 +9,11 @@ from gru4rec_study.evaluation import evaluate
 from gru4rec_study.models import (
     GRU4Rec,
     GRU4RecConfig,
+    ItemKNN,
     Markov,
     NotFittedError,
     Popularity,
+    SessionPopularity,
     load_model,
     recommend,
 )
@@ -21,7 +23,9 @@ from conftest import events_frame, synthetic_sessions
 SMALL_GRU = GRU4RecConfig(layers=(12,), batch_size=8, n_sample=16, n_epochs=2, seed=3)
 FACTORIES = {
     "popularity": Popularity,
+    "spop": SessionPopularity,
     "markov": Markov,
+    "itemknn": ItemKNN,
     "gru4rec": lambda: GRU4Rec(SMALL_GRU),
 }
 

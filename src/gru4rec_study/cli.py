@@ -31,7 +31,7 @@ from gru4rec_study.experiments import (
 )
 from gru4rec_study.experiments.config import ModelConfig
 from gru4rec_study.experiments.models import build_model
-from gru4rec_study.models import TrainingError, load_model, recommend
+from gru4rec_study.models import MODELS, TrainingError, load_model, recommend
 from gru4rec_study.models.gru4rec import preset_names
 from gru4rec_study.reporting import results_table, write_report
 
@@ -209,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train one model on an event file and save it")
     p.add_argument("train", type=Path)
-    p.add_argument("--model", choices=("popularity", "markov", "gru4rec"), default="gru4rec")
+    p.add_argument("--model", choices=sorted(MODELS), default="gru4rec")
     p.add_argument("--preset", choices=preset_names(), help="GRU4Rec preset")
     p.add_argument(
         "--param",

@@ -13,11 +13,19 @@ from gru4rec_study.models.base import (
 )
 from gru4rec_study.models.gru4rec import GRU4Rec, GRU4RecConfig, load_preset
 from gru4rec_study.models.io import read_model_files
+from gru4rec_study.models.itemknn import ItemKNN
 from gru4rec_study.models.markov import Markov
 from gru4rec_study.models.popularity import Popularity
 from gru4rec_study.models.recommend import recommend
+from gru4rec_study.models.spop import SessionPopularity
 
-MODELS: dict[str, type] = {"popularity": Popularity, "markov": Markov, "gru4rec": GRU4Rec}
+MODELS: dict[str, type] = {
+    "popularity": Popularity,
+    "spop": SessionPopularity,
+    "markov": Markov,
+    "itemknn": ItemKNN,
+    "gru4rec": GRU4Rec,
+}
 
 
 def load_model(directory: str | Path, **options: Any) -> Recommender:
@@ -32,11 +40,13 @@ def load_model(directory: str | Path, **options: Any) -> Recommender:
 __all__ = [
     "GRU4Rec",
     "GRU4RecConfig",
+    "ItemKNN",
     "MODELS",
     "Markov",
     "NotFittedError",
     "Popularity",
     "Recommender",
+    "SessionPopularity",
     "SessionScorer",
     "TrainingError",
     "load_model",
