@@ -22,6 +22,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from gru4rec_study import __version__
 from gru4rec_study.data import DataError, EventColumns, encode_sessions, read_events, split_events
 from gru4rec_study.data.preprocess import filter_events
+from gru4rec_study.data.synthetic import synthetic_events
 from gru4rec_study.evaluation import TIE_POLICIES, evaluate
 from gru4rec_study.experiments import (
     ConfigError,
@@ -122,6 +123,16 @@ def cmd_split(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_synth(args: argparse.Namespace) -> int:
+    events = synthetic_events(args.sessions, args.items, args.seed, n_days=args.days)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    names = {"session_id": "SessionId", "item_id": "ItemId", "timestamp": "Time"}
+    events.rename(columns=names).to_csv(out, sep="\t", index=False)
+    print(f"wrote {len(events)} events of {args.sessions} sessions to {out}")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     params = _parse_params(args.param)
     if args.epochs is not None:
@@ -206,6 +217,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, required=True)
     _add_columns(p)
     p.set_defaults(func=cmd_split)
+
+    p = sub.add_parser("synth", help="write synthetic sessions with learnable structure")
+    p.add_argument("--sessions", type=int, required=True)
+    p.add_argument("--items", type=int, required=True)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--days", type=float, default=7.0, help="time span of the sessions")
+    p.add_argument("--out", type=Path, required=True, help="TSV file to write (.gz to gzip)")
+    p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("train", help="train one model on an event file and save it")
     p.add_argument("train", type=Path)
