@@ -93,6 +93,31 @@ class _TopListStats:
         return out
 
 
+def _check_arguments(model, test, cutoffs, tie_policy, batch_size) -> tuple[int, ...]:
+    check_tie_policy(tie_policy)
+    if model.item_map is None or model.item_map.n_items != test.n_items:
+        raise ValueError(f"{model.name}: the test data is not encoded with the model's item map")
+    cutoffs = tuple(int(c) for c in cutoffs)
+    if not cutoffs or min(cutoffs) < 1:
+        raise ValueError(f"cutoffs must be positive integers, got {cutoffs}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    return cutoffs
+
+
+def _scored_steps(model, test: SessionData, batch_size: int):
+    """Yield (scores, target positions) of every step, keeping the scorer's slots in step."""
+    scorer = None
+    for step in session_parallel_steps(test.session_offsets, batch_size):
+        if scorer is None:
+            scorer = model.scorer(len(step.positions))
+        else:
+            if step.keep is not None:
+                scorer.keep(step.keep)
+            scorer.reset(step.reset)
+        yield scorer.scores(test.item_idx[step.positions]), step.targets
+
+
 def evaluate(
     model,
     test: SessionData,
@@ -132,14 +157,7 @@ def evaluate(
         Popularity@K (mean support / max support of the recommended items), as session-rec
         does; needs ``item_counts``.
     """
-    check_tie_policy(tie_policy)
-    if model.item_map is None or model.item_map.n_items != test.n_items:
-        raise ValueError(f"{model.name}: the test data is not encoded with the model's item map")
-    cutoffs = tuple(int(c) for c in cutoffs)
-    if not cutoffs or min(cutoffs) < 1:
-        raise ValueError(f"cutoffs must be positive integers, got {cutoffs}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    cutoffs = _check_arguments(model, test, cutoffs, tie_policy, batch_size)
     batch_size = max(1, min(batch_size, max_score_elements // max(test.n_items, 1)))
     n_events = test.n_prediction_events
     sampler = NegativeSampler(sampled, test.n_items, item_counts) if sampled else None
@@ -152,7 +170,6 @@ def evaluate(
     items = torch.from_numpy(test.item_idx.astype(np.int64))
 
     started = time.perf_counter()
-    scorer = None
     bar = tqdm(
         total=n_events,
         desc=f"evaluating {model.name}",
@@ -160,27 +177,20 @@ def evaluate(
         disable=not show_progress,
         leave=False,
     )
-    if n_events:
-        for step in session_parallel_steps(test.session_offsets, batch_size):
-            if scorer is None:
-                scorer = model.scorer(len(step.positions))
-            else:
-                if step.keep is not None:
-                    scorer.keep(step.keep)
-                scorer.reset(step.reset)
-            scores = scorer.scores(test.item_idx[step.positions])
-            targets = items[step.targets].to(scores.device)
-            slots = step.targets - session_of[step.targets] - 1
-            if lists is not None:  # before the full ranking overwrites the scores
-                lists.add(scores)
-            if sampler is not None:
-                negatives = sampler.draw(test.item_idx[step.targets])
-                step_sampled = sampled_ranks(scores, targets, negatives, tie_policy)
-                sample_ranks[slots] = step_sampled.cpu().numpy()
-            step_ranks = target_ranks(scores, targets, tie_policy, overwrite=True).cpu().numpy()
-            ranks[slots] = step_ranks
-            event_index[slots] = step.targets
-            bar.update(len(step.positions))
+    for scores, positions in _scored_steps(model, test, batch_size) if n_events else ():
+        targets = items[positions].to(scores.device)
+        events = positions - session_of[positions] - 1
+        # Top lists and sampled ranks first: the full ranking overwrites the scores.
+        if lists is not None:
+            lists.add(scores)
+        if sampler is not None:
+            negatives = sampler.draw(test.item_idx[positions])
+            sample_ranks[events] = (
+                sampled_ranks(scores, targets, negatives, tie_policy).cpu().numpy()
+            )
+        ranks[events] = target_ranks(scores, targets, tie_policy, overwrite=True).cpu().numpy()
+        event_index[events] = positions
+        bar.update(len(positions))
     bar.close()
     seconds = time.perf_counter() - started
     if np.isnan(ranks).any():

@@ -113,6 +113,58 @@ def _write_json(path: Path, value: Any) -> None:
     path.write_text(json.dumps(value, indent=2, default=str) + "\n")
 
 
+def _write_provenance(run_dir: Path, config: ExperimentConfig, argv: list[str]) -> None:
+    (run_dir / "command.txt").write_text(shlex.join(argv) + "\n")
+    _write_json(run_dir / "config.json", config.as_dict())
+    environment = {
+        "versions": package_versions(),
+        "git": git_state(),
+        "machine": machine(),
+        "seed": config.seed,
+        "started": datetime.now(UTC).isoformat(),
+    }
+    _write_json(run_dir / "environment.json", environment)
+
+
+def _fit_and_evaluate(model, spec, train, test, config, show_progress, run_dir):
+    """Train, save and evaluate one model; return its evaluation and its results entry."""
+    ev = config.evaluation
+    sampled = None
+    if ev.sampled_negatives:
+        sampled = SampledEvaluation(ev.sampled_negatives, ev.sampled_distribution, config.seed)
+    label = model_label(spec, model)
+    started = time.perf_counter()
+    model.fit(train)
+    train_seconds = time.perf_counter() - started
+    model.save(run_dir / "models" / label)
+    result = evaluate(
+        model,
+        test,
+        ev.cutoffs,
+        ev.tie_policy,
+        ev.batch_size,
+        show_progress,
+        sampled=sampled,
+        item_counts=train.item_counts(),
+        beyond_accuracy=True,
+    )
+    result.model = label
+    intervals = None
+    if ev.bootstrap_resamples:
+        intervals = confidence_intervals(result, ev.bootstrap_resamples, config.seed)
+    entry = {
+        "kind": spec.kind,
+        "metrics": result.metrics,
+        "metrics_ci95": intervals,
+        "sampled_metrics": result.sampled_metrics,
+        "beyond_accuracy": result.beyond_accuracy,
+        "n_events": result.n_events,
+        "train_seconds": train_seconds,
+        "eval_seconds": result.seconds,
+    }
+    return result, entry
+
+
 def run_experiment(
     config: ExperimentConfig,
     out_root: str | Path = "runs",
@@ -140,72 +192,43 @@ def run_experiment(
     models = [build_model(spec, config.seed, show_progress) for spec in config.models]
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir(out_root, config.name)
     run_dir.mkdir(parents=True, exist_ok=True)
-    argv = list(sys.argv if argv is None else argv)
-    (run_dir / "command.txt").write_text(shlex.join(argv) + "\n")
-    _write_json(run_dir / "config.json", config.as_dict())
-    _write_json(
-        run_dir / "environment.json",
-        {
-            "versions": package_versions(),
-            "git": git_state(),
-            "machine": machine(),
-            "seed": config.seed,
-            "started": datetime.now(UTC).isoformat(),
-        },
-    )
+    _write_provenance(run_dir, config, list(sys.argv if argv is None else argv))
     _write_json(run_dir / "inputs.json", inputs)
     _write_json(run_dir / "data.json", data_report)
     if test.n_prediction_events == 0:
         logger.warning("the test data has no next-item events: every metric is undefined")
 
     # 2. Every model: fit, save, evaluate on the same events.
-    ev = config.evaluation
-    sampled = None
-    if ev.sampled_negatives:
-        sampled = SampledEvaluation(ev.sampled_negatives, ev.sampled_distribution, config.seed)
-    item_counts = train.item_counts()
     evaluations: dict[str, EvaluationResult] = {}
     model_results: dict[str, Any] = {}
     training_log: dict[str, Any] = {}
     for i, (spec, model) in enumerate(zip(config.models, models, strict=True), start=1):
-        label = model_label(spec, model)
-        logger.info("model %d of %d: %s", i, len(config.models), label)
-        started = time.perf_counter()
-        model.fit(train)
-        train_seconds = time.perf_counter() - started
-        model.save(run_dir / "models" / label)
-        result = evaluate(
-            model,
-            test,
-            ev.cutoffs,
-            ev.tie_policy,
-            ev.batch_size,
-            show_progress,
-            sampled=sampled,
-            item_counts=item_counts,
-            beyond_accuracy=True,
-        )
-        result.model = label
-        evaluations[label] = result
-        training_log[label] = getattr(model, "training_log_", [])
-        model_results[label] = {
-            "kind": spec.kind,
-            "metrics": result.metrics,
-            "metrics_ci95": (
-                confidence_intervals(result, ev.bootstrap_resamples, config.seed)
-                if ev.bootstrap_resamples
-                else None
-            ),
-            "sampled_metrics": result.sampled_metrics,
-            "beyond_accuracy": result.beyond_accuracy,
-            "n_events": result.n_events,
-            "train_seconds": train_seconds,
-            "eval_seconds": result.seconds,
-        }
+        logger.info("model %d of %d: %s", i, len(models), model_label(spec, model))
+        result, entry = _fit_and_evaluate(model, spec, train, test, config, show_progress, run_dir)
+        evaluations[result.model] = result
+        model_results[result.model] = entry
+        training_log[result.model] = getattr(model, "training_log_", [])
     _write_json(run_dir / "training_log.json", training_log)
 
     # 3. Results and per-event ranks (tables and figures come from reporting, which reads them).
-    results = {
+    results = _results(config, test, model_results, evaluations)
+    _write_json(run_dir / "results.json", results)
+    write_ranks(run_dir / "ranks.tsv.gz", test, evaluations)
+    logger.info("run directory: %s", run_dir)
+    return RunResult(run_dir, results, evaluations)
+
+
+def _results(config, test, model_results, evaluations) -> dict[str, Any]:
+    """The content of results.json."""
+    ev = config.evaluation
+    comparison = None
+    if ev.sampled_negatives and test.n_prediction_events:
+        comparison = {
+            "n_negatives": ev.sampled_negatives,
+            "distribution": ev.sampled_distribution,
+            **sampled_comparison(evaluations, max(ev.cutoffs)),
+        }
+    return {
         "experiment": config.name,
         "tie_policy": ev.tie_policy,
         "cutoffs": list(ev.cutoffs),
@@ -214,20 +237,8 @@ def run_experiment(
         "seed": config.seed,
         "models": model_results,
         "significance": significance(evaluations, max(ev.cutoffs)),
-        "sampled_comparison": (
-            {
-                "n_negatives": ev.sampled_negatives,
-                "distribution": ev.sampled_distribution,
-                **sampled_comparison(evaluations, max(ev.cutoffs)),
-            }
-            if sampled and test.n_prediction_events
-            else None
-        ),
+        "sampled_comparison": comparison,
     }
-    _write_json(run_dir / "results.json", results)
-    write_ranks(run_dir / "ranks.tsv.gz", test, evaluations)
-    logger.info("run directory: %s", run_dir)
-    return RunResult(run_dir, results, evaluations)
 
 
 def write_ranks(path: Path, test: SessionData, evaluations: dict[str, EvaluationResult]) -> None:
