@@ -24,6 +24,10 @@ def slice_files(tmp_path_factory):
     return paths
 
 
+def _cli(*args: str) -> int:
+    return main(["-q", *args])
+
+
 def _experiment(tmp_path, slice_files, extra=""):
     path = tmp_path / "exp.toml"
     path.write_text(f"""
@@ -153,46 +157,11 @@ def test_split_train_evaluate_recommend(tmp_path, slice_files, capsys):
     assert train["Time"].max() <= report["split"]["split_time"]
 
     model_dir = tmp_path / "model"
-    assert (
-        main(
-            [
-                "-q",
-                "train",
-                str(out / "train.tsv"),
-                "--model",
-                "gru4rec",
-                "--preset",
-                "rsc15",
-                "--param",
-                "layers=16",
-                "--param",
-                "n_sample=64",
-                "--epochs",
-                "1",
-                "--out",
-                str(model_dir),
-            ]
-        )
-        == 0
-    )
-    assert (
-        main(
-            [
-                "-q",
-                "evaluate",
-                str(model_dir),
-                str(out / "test.tsv"),
-                "--tie-policy",
-                "median",
-                "--cutoffs",
-                "1",
-                "20",
-                "--out",
-                str(tmp_path / "r.json"),
-            ]
-        )
-        == 0
-    )
+    gru_params = ["--param", "layers=16", "--param", "n_sample=64", "--epochs", "1"]
+    train_args = ["train", str(out / "train.tsv"), "--model", "gru4rec", "--preset", "rsc15"]
+    assert _cli(*train_args, *gru_params, "--out", str(model_dir)) == 0
+    evaluate_args = ["evaluate", str(model_dir), str(out / "test.tsv"), "--tie-policy", "median"]
+    assert _cli(*evaluate_args, "--cutoffs", "1", "20", "--out", str(tmp_path / "r.json")) == 0
     assert "MRR@1" in capsys.readouterr().out
     assert json.loads((tmp_path / "r.json").read_text())["tie_policy"] == "median"
 
@@ -204,17 +173,7 @@ def test_split_train_evaluate_recommend(tmp_path, slice_files, capsys):
     assert lines[0] == f"after {item},unknown-item:" and len(lines) == 4
 
     assert (
-        main(
-            [
-                "-q",
-                "train",
-                str(out / "train.tsv"),
-                "--model",
-                "markov",
-                "--out",
-                str(tmp_path / "mk"),
-            ]
-        )
+        _cli("train", str(out / "train.tsv"), "--model", "markov", "--out", str(tmp_path / "mk"))
         == 0
     )
 
@@ -367,3 +326,41 @@ def test_demo_runs_end_to_end_on_the_bundled_data(tmp_path, capsys):
     assert (run_dir / "figures" / "mrr_at_k.png").is_file()
     results = json.loads((run_dir / "results.json").read_text())
     assert results["n_events"] == 10152
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--sessions", "0", "--items", "10"], "--sessions"),
+        (["--sessions", "5", "--items", "10", "--days", "-1"], "--days"),
+        (["--sessions", "5", "--items", "10", "--days", "nan"], "--days"),
+        (["--sessions", "5", "--items", "10", "--seed", "-1"], "--seed"),
+    ],
+)
+def test_bad_synth_arguments_name_the_flag(tmp_path, capsys, args, message):
+    assert _cli("synth", *args, "--out", str(tmp_path / "s.tsv")) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_sampled_negatives_beyond_the_catalogue_fail_before_training(tmp_path, capsys):
+    path = tmp_path / "neg.toml"
+    path.write_text(
+        '[data]\ntrain = "bundled:train_full"\ntest = "bundled:test"\n'
+        "[evaluation]\nsampled_negatives = 5000\n[[models]]\nkind = 'gru4rec'\n"
+    )
+    assert _cli("run", str(path), "--out", str(tmp_path / "r")) == 2
+    err = capsys.readouterr().err
+    assert "neg.toml" in err and "sampled_negatives = 5000" in err and "2933 items" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_train_rejects_epochs_and_unknown_parameters_for_baselines(tmp_path, slice_files, capsys):
+    train = str(slice_files["train_full"])
+    assert _cli("train", train, "--model", "itemknn", "--epochs", "3", "--out", "x") == 2
+    assert "--epochs" in capsys.readouterr().err
+    assert _cli("train", train, "--model", "spop", "--param", "x=1", "--out", "x") == 2
+    assert "unknown parameter 'x'" in capsys.readouterr().err
+    assert (
+        _cli("train", train, "--model", "itemknn", "--param", "n_neighbors=2.5", "--out", "x") == 2
+    )
+    assert "n_neighbors" in capsys.readouterr().err

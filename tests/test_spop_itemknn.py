@@ -37,9 +37,8 @@ def test_item_knn_keeps_the_nearest_neighbours_only():
     train = encode_sessions(events_frame(ROWS))
     sims = item_similarities(train, n_neighbors=1, alpha=0.5, lmbd=0.0)
     assert np.all(np.diff(sims.indptr) <= 1)
-    scores = (
-        ItemKNN(n_neighbors=1, lmbd=0.0).fit(train).scorer(1).scores(train.item_map.lookup(["d"]))
-    )
+    model = ItemKNN(n_neighbors=1, lmbd=0.0, popularity_tiebreak=False).fit(train)
+    scores = model.scorer(1).scores(train.item_map.lookup(["d"]))
     # d co-occurs with b and c only (equally): exactly one of them is kept.
     nonzero = {train.item_map.item_ids[i] for i in scores[0].nonzero().view(-1).tolist()}
     assert len(nonzero) == 1 and nonzero <= {"b", "c"}
@@ -58,3 +57,29 @@ def test_spop_counts_the_session_then_breaks_ties_by_popularity():
     after = scorer.scores(np.array([ids["c"], ids["c"]]))
     assert after[0, ids["d"]] < 1.0  # slot 0 forgot d
     assert after[1, ids["c"]] >= 2.0  # slot 1 has seen c twice
+
+
+def test_item_knn_orders_dissimilar_items_by_popularity_below_the_similar_ones():
+    train = encode_sessions(events_frame(ROWS))
+    ids = train.item_map.item_ids
+    model = ItemKNN(n_neighbors=10, lmbd=1.0).fit(train)
+    scores = model.scorer(1).scores(train.item_map.lookup(["d"]))[0]
+    order = [ids[i] for i in scores.argsort(descending=True).tolist()]
+    # d is similar to b and c (equally); a is not similar; d itself comes last (support 1).
+    assert set(order[:2]) == {"b", "c"} and order[2:] == ["a", "d"]
+
+
+@pytest.mark.parametrize(
+    ("params", "name"),
+    [
+        ({"n_neighbors": 0}, "n_neighbors"),
+        ({"n_neighbors": True}, "n_neighbors"),
+        ({"n_neighbors": 10.5}, "n_neighbors"),
+        ({"alpha": 2.0}, "alpha"),
+        ({"lmbd": -1.0}, "lmbd"),
+        ({"n_neighbors": "ten"}, "n_neighbors"),
+    ],
+)
+def test_bad_item_knn_parameters_name_the_parameter(params, name):
+    with pytest.raises(ValueError, match=name):
+        ItemKNN(**params)

@@ -124,3 +124,14 @@ def test_coverage_and_popularity_at_k_by_hand():
     assert result.beyond_accuracy["Popularity@2"] == pytest.approx((1.0 + 0.4) / 2)
     with pytest.raises(ValueError, match="item counts"):
         evaluate(Popularity().fit(train), test, beyond_accuracy=True)
+
+
+def test_holm_adjustment_by_hand():
+    from gru4rec_study.evaluation.statistics import holm
+
+    adjusted = holm([0.01, 0.04, None, 0.03])
+    # Sorted 0.01, 0.03, 0.04 with 3 tests: 0.03, max(0.03, 0.06), max(0.06, 0.04).
+    assert adjusted[2] is None
+    assert adjusted[0] == pytest.approx(0.03)
+    assert adjusted[3] == pytest.approx(0.06)
+    assert adjusted[1] == pytest.approx(0.06)

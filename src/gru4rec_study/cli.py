@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import math
 import os
 import sys
 import tomllib
@@ -124,8 +125,16 @@ def cmd_split(args: argparse.Namespace) -> int:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    events = synthetic_events(args.sessions, args.items, args.seed, n_days=args.days)
+    if args.sessions < 1 or args.items < 2:
+        raise ValueError("--sessions must be at least 1 and --items at least 2")
+    if not (math.isfinite(args.days) and args.days > 0):
+        raise ValueError(f"--days must be a positive number, got {args.days}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must not be negative, got {args.seed}")
     out = Path(args.out)
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; give a file name")
+    events = synthetic_events(args.sessions, args.items, args.seed, n_days=args.days)
     out.parent.mkdir(parents=True, exist_ok=True)
     names = {"session_id": "SessionId", "item_id": "ItemId", "timestamp": "Time"}
     events.rename(columns=names).to_csv(out, sep="\t", index=False)
@@ -136,6 +145,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     params = _parse_params(args.param)
     if args.epochs is not None:
+        if args.model != "gru4rec":
+            raise ValueError(f"--epochs applies to gru4rec only, not to {args.model}")
         params["n_epochs"] = args.epochs
     spec = ModelConfig(args.model, preset=args.preset, params=params)
     model = build_model(spec, seed=args.seed, show_progress=args.progress)
@@ -160,7 +171,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         "tie_policy": args.tie_policy,
     }
     print(results_table(results))
-    print(f"removed from the test data: {removed}")
+    print(
+        f"removed from the test data: {removed['n_unknown_item_events']} events with unknown"
+        f" items, then {removed['n_short_sessions']} sessions shorter than two events"
+    )
     if args.out:
         Path(args.out).write_text(json.dumps(summary, indent=2) + "\n")
     return 0

@@ -33,3 +33,15 @@ def check_field_types(instance: Any, where: str) -> None:
         annotation = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
         if annotation and not _matches(value, annotation):
             raise ValueError(f"{where} {f.name!r} must be of type {annotation}, got {value!r}")
+
+
+def check_params(owner: str, values: dict[str, Any], types: dict[str, str]) -> None:
+    """Check keyword parameters of a model against ``{name: annotation}``; name what is wrong."""
+    unknown = sorted(set(values) - set(types))
+    if unknown:
+        raise ValueError(f"{owner}: unknown parameter {unknown[0]!r}; parameters: {sorted(types)}")
+    for name, value in values.items():
+        if not _matches(value, types[name]):
+            raise ValueError(
+                f"{owner} parameter {name!r} must be of type {types[name]}, got {value!r}"
+            )

@@ -80,21 +80,31 @@ def significance_table(
     metrics: tuple[str, ...] = ("Recall@20", "MRR@20"),
     alpha: float = 0.05,
 ) -> list[dict]:
-    """Paired tests between every pair of models, for every metric."""
+    """Paired tests between every pair of models, for every metric.
+
+    ``significant`` uses the paired t-test's p-value after Holm's correction over all rows
+    (``t_test_p_holm``), so that many comparisons do not inflate the false positives.
+    """
     rows = []
     for (name_a, ranks_a), (name_b, ranks_b) in combinations(ranks.items(), 2):
         for metric in metrics:
             test = paired_test(
                 per_event_values(ranks_a, metric), per_event_values(ranks_b, metric), sessions
             )
-            p = test["t_test_p"]
-            rows.append(
-                {
-                    "model_a": name_a,
-                    "model_b": name_b,
-                    "metric": metric,
-                    **test,
-                    "significant": p is not None and p < alpha,
-                }
-            )
+            rows.append({"model_a": name_a, "model_b": name_b, "metric": metric, **test})
+    adjusted = holm([r["t_test_p"] for r in rows])
+    for row, p in zip(rows, adjusted, strict=True):
+        row["t_test_p_holm"] = p
+        row["significant"] = p is not None and p < alpha
     return rows
+
+
+def holm(p_values: list[float | None]) -> list[float | None]:
+    """Holm-Bonferroni adjusted p-values (None stays None and is not counted)."""
+    present = [(p, i) for i, p in enumerate(p_values) if p is not None]
+    adjusted: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, i) in enumerate(sorted(present)):
+        running = max(running, min(1.0, (len(present) - rank) * p))
+        adjusted[i] = running
+    return adjusted

@@ -95,7 +95,7 @@ def _build(cls: type, values: Any, where: str, source: str) -> Any:
         )
     try:
         built = cls(**values)
-        check_field_types(built, f"{source}: {where}")
+        check_field_types(built, where)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{source}: [{where}]: {exc}") from exc
     return built
@@ -122,10 +122,17 @@ def _check(config: ExperimentConfig, source: str) -> None:
         raise ConfigError(f"{source}: evaluation.cutoffs must be positive integers")
     if ev.batch_size < 1:
         raise ConfigError(f"{source}: evaluation.batch_size must be at least 1")
-    if ev.sampled_negatives < 0 or ev.bootstrap_resamples < 0:
-        raise ConfigError(f"{source}: evaluation.sampled_negatives and bootstrap_resamples >= 0")
+    if ev.sampled_negatives < 0:
+        raise ConfigError(f"{source}: evaluation.sampled_negatives must be 0 (off) or positive")
+    if ev.bootstrap_resamples != 0 and ev.bootstrap_resamples < 100:
+        raise ConfigError(
+            f"{source}: evaluation.bootstrap_resamples must be 0 (no intervals) or at least 100,"
+            f" got {ev.bootstrap_resamples}"
+        )
     if ev.sampled_distribution not in ("uniform", "popularity"):
-        raise ConfigError(f"{source}: evaluation.sampled_distribution: 'uniform' or 'popularity'")
+        raise ConfigError(
+            f"{source}: evaluation.sampled_distribution must be 'uniform' or 'popularity'"
+        )
     if not config.models:
         raise ConfigError(f"{source}: the experiment has no [[models]]")
     sp = config.split

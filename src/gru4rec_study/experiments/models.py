@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gru4rec_study.experiments.config import ModelConfig
 from gru4rec_study.models import MODELS, GRU4Rec, GRU4RecConfig, Recommender, load_preset
+from gru4rec_study.validation import check_params
 
 
 def build_model(spec: ModelConfig, seed: int, show_progress: bool = False) -> Recommender:
@@ -21,6 +22,10 @@ def build_model(spec: ModelConfig, seed: int, show_progress: bool = False) -> Re
         return GRU4Rec(config, show_progress=show_progress)
     if spec.preset is not None:
         raise ValueError(f"model kind {spec.kind!r} has no presets")
+    accepted = getattr(MODELS[kind], "PARAMS", None)
+    if accepted is None:  # models whose constructor takes keyword parameters only
+        accepted = {"popularity_tiebreak": "bool"} if kind == "markov" else {}
+    check_params(MODELS[kind].name, params, accepted)
     return MODELS[kind](**params)
 
 

@@ -34,7 +34,12 @@ from gru4rec_study.experiments.analysis import (
     sampled_comparison,
     significance,
 )
-from gru4rec_study.experiments.config import BUNDLED_PREFIX, ExperimentConfig, validate_experiment
+from gru4rec_study.experiments.config import (
+    BUNDLED_PREFIX,
+    ConfigError,
+    ExperimentConfig,
+    validate_experiment,
+)
 from gru4rec_study.experiments.models import build_model, model_label
 from gru4rec_study.experiments.provenance import file_sha256, git_state, machine, package_versions
 
@@ -189,6 +194,12 @@ def run_experiment(
     #    run directory is made only once the data and every model's parameters are known good.
     validate_experiment(config)
     train, test, data_report, inputs = load_data(config)
+    n_negatives = config.evaluation.sampled_negatives
+    if n_negatives > train.n_items - 1:
+        raise ConfigError(
+            f"{config.source}: evaluation.sampled_negatives = {n_negatives}, but the training"
+            f" catalogue has {train.n_items} items ({train.n_items - 1} negatives per event)"
+        )
     models = [build_model(spec, config.seed, show_progress) for spec in config.models]
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir(out_root, config.name)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -46,3 +46,20 @@ def read_model_files(directory: str | Path) -> tuple[dict[str, Any], ItemMap, di
     item_map = ItemMap(np.asarray(ids, dtype=object))
     tensors = torch.load(directory / TENSORS_FILE, weights_only=True, map_location="cpu")
     return header, item_map, tensors
+
+
+def csr_tensors(matrix: Any, prefix: str = "") -> dict[str, torch.Tensor]:
+    """A scipy CSR matrix as three tensors (for :func:`save_model_files`)."""
+    return {
+        f"{prefix}indptr": torch.from_numpy(matrix.indptr.astype(np.int64)),
+        f"{prefix}indices": torch.from_numpy(matrix.indices.astype(np.int64)),
+        f"{prefix}data": torch.from_numpy(matrix.data),
+    }
+
+
+def csr_from_tensors(tensors: dict, n_items: int, prefix: str = "") -> Any:
+    """The square (n_items, n_items) CSR matrix that :func:`csr_tensors` stored."""
+    import scipy.sparse as sp
+
+    parts = (tensors[f"{prefix}{k}"].numpy() for k in ("data", "indices", "indptr"))
+    return sp.csr_matrix(tuple(parts), shape=(n_items, n_items))

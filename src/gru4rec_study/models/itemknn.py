@@ -4,7 +4,9 @@ Two items are similar when they occur in the same sessions: sim(i, j) = co(i, j)
 (supp_i ** alpha * supp_j ** (1 - alpha) + lmbd), with co the number of training sessions that
 hold both, supp the number that hold each, alpha = 0.5 giving the cosine, and lmbd shrinking the
 similarities of rarely seen items. Each item keeps its ``n_neighbors`` most similar items; the
-scores after an item are its similarity row.
+scores after an item are its similarity row (the current item itself scores 0, so a repeated
+click is never predicted); items with no similarity are ordered by popularity, far below every
+similar item, unless ``popularity_tiebreak`` is off.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from numpy.typing import NDArray
 
 from gru4rec_study.data.sessions import ItemMap, SessionData
 from gru4rec_study.models.base import HistoryScorer, NotFittedError
-from gru4rec_study.models.io import save_model_files
+from gru4rec_study.models.io import csr_from_tensors, csr_tensors, save_model_files
+from gru4rec_study.validation import check_params
 
 
 def session_item_matrix(train: SessionData) -> sp.csr_matrix:
@@ -67,7 +70,14 @@ class _ItemKNNScorer(HistoryScorer):
         self._model = model
 
     def scores(self, items: NDArray[np.int64]) -> torch.Tensor:
-        return torch.from_numpy(self._model.similarities_[items].toarray())
+        model = self._model
+        rows = model.similarities_[items].toarray()
+        if model.popularity_tiebreak:
+            # Dissimilar items get popularity shifted into [-1, 0): below every similarity,
+            # which leaves the order of the similar items untouched.
+            below = model.popularity_ / (model.popularity_.max() + 1.0) - 1.0
+            rows = np.where(rows > 0, rows, below[None, :])
+        return torch.from_numpy(rows)
 
 
 class ItemKNN:
@@ -75,20 +85,47 @@ class ItemKNN:
 
     name = "Item-kNN"
 
-    def __init__(self, n_neighbors: int = 100, alpha: float = 0.5, lmbd: float = 20.0) -> None:
+    PARAMS = {
+        "n_neighbors": "int",
+        "alpha": "float",
+        "lmbd": "float",
+        "popularity_tiebreak": "bool",
+    }
+
+    def __init__(
+        self,
+        n_neighbors: int = 100,
+        alpha: float = 0.5,
+        lmbd: float = 20.0,
+        popularity_tiebreak: bool = True,
+    ) -> None:
+        check_params(
+            "Item-kNN",
+            {
+                "n_neighbors": n_neighbors,
+                "alpha": alpha,
+                "lmbd": lmbd,
+                "popularity_tiebreak": popularity_tiebreak,
+            },
+            self.PARAMS,
+        )
         if n_neighbors < 1:
             raise ValueError(f"Item-kNN parameter 'n_neighbors' must be >= 1, got {n_neighbors}")
-        if not 0.0 <= alpha <= 1.0 or lmbd < 0:
-            raise ValueError("Item-kNN parameters: alpha must be in [0, 1] and lmbd >= 0")
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"Item-kNN parameter 'alpha' must be in [0, 1], got {alpha}")
+        if not lmbd >= 0.0:
+            raise ValueError(f"Item-kNN parameter 'lmbd' must not be negative, got {lmbd}")
         self.n_neighbors = n_neighbors  # similar items kept per item
         self.alpha = alpha  # 0.5: cosine; other values: asymmetric cosine
         self.lmbd = lmbd  # shrinkage of the denominator
+        self.popularity_tiebreak = popularity_tiebreak  # order dissimilar items by popularity
         self.item_map: ItemMap | None = None
         self.similarities_: sp.csr_matrix | None = None
 
     def fit(self, train: SessionData) -> ItemKNN:
         self.item_map = train.item_map
         self.similarities_ = item_similarities(train, self.n_neighbors, self.alpha, self.lmbd)
+        self.popularity_ = train.item_counts().astype(np.float64)
         return self
 
     def scorer(self, n_slots: int) -> _ItemKNNScorer:
@@ -97,15 +134,15 @@ class ItemKNN:
         return _ItemKNNScorer(self, n_slots)
 
     def get_config(self) -> dict[str, Any]:
-        return {"n_neighbors": self.n_neighbors, "alpha": self.alpha, "lmbd": self.lmbd}
+        return {
+            "n_neighbors": self.n_neighbors,
+            "alpha": self.alpha,
+            "lmbd": self.lmbd,
+            "popularity_tiebreak": self.popularity_tiebreak,
+        }
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
-        s = self.similarities_
-        return {
-            "indptr": torch.from_numpy(s.indptr.astype(np.int64)),
-            "indices": torch.from_numpy(s.indices.astype(np.int64)),
-            "data": torch.from_numpy(s.data),
-        }
+        return {**csr_tensors(self.similarities_), "popularity": torch.from_numpy(self.popularity_)}
 
     def save(self, directory: str | Path) -> Path:
         return save_model_files(self, directory)
@@ -113,10 +150,7 @@ class ItemKNN:
     @classmethod
     def from_state(cls, config: dict[str, Any], item_map: ItemMap, tensors: dict) -> ItemKNN:
         model = cls(**config)
-        n = item_map.n_items
         model.item_map = item_map
-        model.similarities_ = sp.csr_matrix(
-            (tensors["data"].numpy(), tensors["indices"].numpy(), tensors["indptr"].numpy()),
-            shape=(n, n),
-        )
+        model.similarities_ = csr_from_tensors(tensors, item_map.n_items)
+        model.popularity_ = tensors["popularity"].numpy()
         return model

@@ -18,7 +18,8 @@ from numpy.typing import NDArray
 
 from gru4rec_study.data.sessions import ItemMap, SessionData
 from gru4rec_study.models.base import HistoryScorer, NotFittedError
-from gru4rec_study.models.io import save_model_files
+from gru4rec_study.models.io import csr_from_tensors, csr_tensors, save_model_files
+from gru4rec_study.validation import check_params
 
 
 def transition_counts(train: SessionData) -> sp.csr_matrix:
@@ -54,6 +55,9 @@ class Markov:
     name = "Markov"
 
     def __init__(self, popularity_tiebreak: bool = True) -> None:
+        check_params(
+            "Markov", {"popularity_tiebreak": popularity_tiebreak}, {"popularity_tiebreak": "bool"}
+        )
         self.popularity_tiebreak = popularity_tiebreak  # order unseen transitions by popularity
         self.item_map: ItemMap | None = None
         self.transitions_: sp.csr_matrix | None = None
@@ -77,13 +81,7 @@ class Markov:
         return {"popularity_tiebreak": self.popularity_tiebreak}
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
-        t = self.transitions_
-        return {
-            "indptr": torch.from_numpy(t.indptr.astype(np.int64)),
-            "indices": torch.from_numpy(t.indices.astype(np.int64)),
-            "data": torch.from_numpy(t.data),
-            "popularity": torch.from_numpy(self.popularity_),
-        }
+        return {**csr_tensors(self.transitions_), "popularity": torch.from_numpy(self.popularity_)}
 
     def save(self, directory: str | Path) -> Path:
         return save_model_files(self, directory)
@@ -91,12 +89,8 @@ class Markov:
     @classmethod
     def from_state(cls, config: dict[str, Any], item_map: ItemMap, tensors: dict) -> Markov:
         model = cls(**config)
-        n = item_map.n_items
         model.item_map = item_map
-        model.transitions_ = sp.csr_matrix(
-            (tensors["data"].numpy(), tensors["indices"].numpy(), tensors["indptr"].numpy()),
-            shape=(n, n),
-        )
+        model.transitions_ = csr_from_tensors(tensors, item_map.n_items)
         model.popularity_ = tensors["popularity"].numpy()
         model._derive()
         return model

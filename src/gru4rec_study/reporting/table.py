@@ -89,14 +89,16 @@ def significance_markdown(results: dict[str, Any]) -> str | None:
     if not rows:
         return None
     lines = [
-        "| Model A | Model B | Metric | A - B | p (paired t) | p (Wilcoxon) | p < 0.05 |",
-        "|---|---|---|---|---|---|---|",
+        "| Model A | Model B | Metric | A - B | p (paired t) | p (t, Holm) | p (Wilcoxon) |"
+        " Holm p < 0.05 |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         p_t, p_w = _p_value(r["t_test_p"]), _p_value(r["wilcoxon_p"])
+        p_holm = _p_value(r["t_test_p_holm"])
         lines.append(
             f"| {r['model_a']} | {r['model_b']} | {r['metric']} | {_fmt(r['mean_difference'])} | "
-            f"{p_t} | {p_w} | {'yes' if r['significant'] else 'no'} |"
+            f"{p_t} | {p_holm} | {p_w} | {'yes' if r['significant'] else 'no'} |"
         )
     return "\n".join(lines)
 
