@@ -16,7 +16,15 @@ from gru4rec_study.data import (
     split_events,
 )
 from gru4rec_study.evaluation import EvaluationResult, evaluate
-from gru4rec_study.models import GRU4Rec, GRU4RecConfig, Markov, Popularity, load_model
+from gru4rec_study.models import (
+    GRU4Rec,
+    GRU4RecConfig,
+    ItemKNN,
+    Markov,
+    Popularity,
+    SessionPopularity,
+    load_model,
+)
 
 __version__ = "0.1.0"
 
@@ -27,8 +35,10 @@ __all__ = [
     "EvaluationResult",
     "GRU4Rec",
     "GRU4RecConfig",
+    "ItemKNN",
     "Markov",
     "Popularity",
+    "SessionPopularity",
     "SessionData",
     "encode_sessions",
     "evaluate",

@@ -30,7 +30,7 @@ def plot_cutoff_curves(
     curves = {m: cutoff_curves(ranks[m].to_numpy(np.float64), max_cutoff) for m in models}
     paths = []
     for index, metric in enumerate(("Recall", "MRR")):
-        fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+        fig, ax = plt.subplots(figsize=(7.5, 4), dpi=120)
         for model in models:
             ax.plot(ks, curves[model][index], marker="o", markersize=3, label=model)
         ax.set_xlabel("K (length of the recommendation list)")
@@ -38,7 +38,7 @@ def plot_cutoff_curves(
         ax.set_title(f"{metric}@K, full ranking, {tie_policy} ties ({len(ranks)} events)")
         ax.set_xticks([1, 5, 10, 15, 20] if max_cutoff == 20 else ks[:: max(1, max_cutoff // 10)])
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small")
         fig.tight_layout()
         for suffix in ("png", "svg"):
             path = out_dir / f"{metric.lower()}_at_k.{suffix}"

@@ -95,7 +95,7 @@ def significance_markdown(results: dict[str, Any]) -> str | None:
     ]
     for r in rows:
         p_t, p_w = _p_value(r["t_test_p"]), _p_value(r["wilcoxon_p"])
-        p_holm = _p_value(r["t_test_p_holm"])
+        p_holm = _p_value(r.get("t_test_p_holm"))
         lines.append(
             f"| {r['model_a']} | {r['model_b']} | {r['metric']} | {_fmt(r['mean_difference'])} | "
             f"{p_t} | {p_holm} | {p_w} | {'yes' if r['significant'] else 'no'} |"
