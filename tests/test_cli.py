@@ -364,3 +364,35 @@ def test_train_rejects_epochs_and_unknown_parameters_for_baselines(tmp_path, sli
         _cli("train", train, "--model", "itemknn", "--param", "n_neighbors=2.5", "--out", "x") == 2
     )
     assert "n_neighbors" in capsys.readouterr().err
+
+
+def test_several_seeds_give_mean_and_spread(tmp_path, slice_files, capsys):
+    path = tmp_path / "seeds.toml"
+    path.write_text(f"""
+seeds = [1, 2]
+[data]
+train = "{slice_files["train_full"]}"
+test = "{slice_files["test"]}"
+[evaluation]
+bootstrap_resamples = 0
+[[models]]
+kind = "markov"
+[[models]]
+kind = "gru4rec"
+params = {{ n_epochs = 1, layers = [8], n_sample = 32, batch_size = 16 }}
+""")
+    assert _cli("run", str(path), "--out", str(tmp_path / "runs")) == 0
+    printed = capsys.readouterr().out
+    assert "mean ± standard deviation over seeds [1, 2]" in printed
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    gru = json.loads((run_dir / "results.json").read_text())["models"]["GRU4Rec"]
+    per_seed = gru["metrics_per_seed"]
+    assert set(per_seed) == {"1", "2"} and per_seed["1"] != per_seed["2"]
+    mean = (per_seed["1"]["MRR@20"] + per_seed["2"]["MRR@20"]) / 2
+    assert gru["metrics"]["MRR@20"] == pytest.approx(mean)
+    assert gru["metrics_sd"]["MRR@20"] == pytest.approx(
+        abs(per_seed["1"]["MRR@20"] - per_seed["2"]["MRR@20"]) / 2**0.5
+    )
+    assert (run_dir / "models" / "GRU4Rec@seed-2" / "weights.pt").is_file()
+    markov = json.loads((run_dir / "results.json").read_text())["models"]["Markov"]
+    assert "metrics_per_seed" not in markov  # deterministic models run once

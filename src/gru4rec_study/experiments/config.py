@@ -77,7 +77,8 @@ class ExperimentConfig:
     split: SplitConfig
     evaluation: EvaluationConfig
     models: tuple[ModelConfig, ...]
-    seed: int = 42
+    seed: int = 42  # seeds every model, the sampled negatives and the bootstrap
+    seeds: tuple[int, ...] = ()  # if given, GRU4Rec is trained once per seed (mean and spread)
     source: str = "<memory>"  # the file it was read from
 
     def as_dict(self) -> dict[str, Any]:
@@ -172,7 +173,7 @@ def validate_experiment(config: ExperimentConfig) -> None:
 
 def parse_experiment(values: dict[str, Any], source: str, base: Path) -> ExperimentConfig:
     """Resolve a parsed TOML mapping into an :class:`ExperimentConfig`."""
-    known = {"name", "seed", "data", "split", "evaluation", "models"}
+    known = {"name", "seed", "seeds", "data", "split", "evaluation", "models"}
     unknown = sorted(set(values) - known)
     if unknown:
         raise ConfigError(f"{source}: unknown key {unknown[0]}; known keys: {sorted(known)}")
@@ -190,8 +191,15 @@ def parse_experiment(values: dict[str, Any], source: str, base: Path) -> Experim
         for i, m in enumerate(values.get("models", []))
     )
     seed = values.get("seed", 42)
-    if not isinstance(seed, int):
+    if not isinstance(seed, int) or isinstance(seed, bool):
         raise ConfigError(f"{source}: seed must be an integer, got {seed!r}")
+    seeds = values.get("seeds", [])
+    if not isinstance(seeds, list) or not all(
+        isinstance(x, int) and not isinstance(x, bool) for x in seeds
+    ):
+        raise ConfigError(f"{source}: seeds must be a list of integers, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise ConfigError(f"{source}: seeds must not repeat, got {seeds}")
     config = ExperimentConfig(
         name=str(values.get("name", Path(source).stem)),
         data=data,
@@ -199,6 +207,7 @@ def parse_experiment(values: dict[str, Any], source: str, base: Path) -> Experim
         evaluation=evaluation,
         models=models,
         seed=seed,
+        seeds=tuple(seeds),
         source=source,
     )
     validate_experiment(config)
@@ -217,6 +226,8 @@ def _check_models(config: ExperimentConfig, source: str) -> None:
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"{source}: {where}: {exc}") from exc
         _check_name(label, f"{where} name", source)
+        if config.seeds and spec.kind.lower() == "gru4rec" and "seed" in spec.params:
+            raise ConfigError(f"{source}: {where}: give either seeds = [...] or params.seed")
         if label in labels:
             raise ConfigError(f"{source}: {where}: a second model named {label!r}; set name = ...")
         labels.add(label)

@@ -118,6 +118,12 @@ def _write_json(path: Path, value: Any) -> None:
     path.write_text(json.dumps(value, indent=2, default=str) + "\n")
 
 
+def _first_seed(config: ExperimentConfig, spec) -> int:
+    if config.seeds and spec.kind.lower() == "gru4rec":
+        return config.seeds[0]
+    return config.seed
+
+
 def _write_provenance(run_dir: Path, config: ExperimentConfig, argv: list[str]) -> None:
     (run_dir / "command.txt").write_text(shlex.join(argv) + "\n")
     _write_json(run_dir / "config.json", config.as_dict())
@@ -170,6 +176,41 @@ def _fit_and_evaluate(model, spec, train, test, config, show_progress, run_dir):
     return result, entry
 
 
+def _other_seeds(spec, entry, training_log, train, test, config, show_progress, run_dir) -> None:
+    """Train ``spec`` with every further seed; put mean and spread over all seeds in ``entry``.
+
+    The per-event results (ranks, intervals, tests, sampled comparison) stay those of the first
+    seed.
+    """
+    ev = config.evaluation
+    label = model_label(spec, build_model(spec, config.seeds[0]))
+    per_seed = {str(config.seeds[0]): entry["metrics"]}
+    for seed in config.seeds[1:]:
+        logger.info("%s, seed %d", label, seed)
+        model = build_model(spec, seed, show_progress).fit(train)
+        model.save(run_dir / "models" / f"{label}@seed-{seed}")
+        result = evaluate(model, test, ev.cutoffs, ev.tie_policy, ev.batch_size, show_progress)
+        per_seed[str(seed)] = result.metrics
+        training_log[f"{label}@seed-{seed}"] = model.training_log_
+    names = list(entry["metrics"])
+    values = {m: [per_seed[s][m] for s in per_seed] for m in names}
+    entry["seeds"] = list(config.seeds)
+    entry["metrics_per_seed"] = per_seed
+    entry["metrics"] = {m: _mean(v) for m, v in values.items()}
+    entry["metrics_sd"] = {m: _sd(v) for m, v in values.items()}
+    entry["per_event_seed"] = config.seeds[0]
+
+
+def _mean(values: list[float | None]) -> float | None:
+    return None if any(v is None for v in values) else float(np.mean(values))
+
+
+def _sd(values: list[float | None]) -> float | None:
+    if len(values) < 2 or any(v is None for v in values):
+        return None
+    return float(np.std(values, ddof=1))
+
+
 def run_experiment(
     config: ExperimentConfig,
     out_root: str | Path = "runs",
@@ -200,7 +241,7 @@ def run_experiment(
             f"{config.source}: evaluation.sampled_negatives = {n_negatives}, but the training"
             f" catalogue has {train.n_items} items ({train.n_items - 1} negatives per event)"
         )
-    models = [build_model(spec, config.seed, show_progress) for spec in config.models]
+    models = [build_model(spec, _first_seed(config, spec), show_progress) for spec in config.models]
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir(out_root, config.name)
     run_dir.mkdir(parents=True, exist_ok=True)
     _write_provenance(run_dir, config, list(sys.argv if argv is None else argv))
@@ -219,6 +260,8 @@ def run_experiment(
         evaluations[result.model] = result
         model_results[result.model] = entry
         training_log[result.model] = getattr(model, "training_log_", [])
+        if config.seeds and spec.kind.lower() == "gru4rec":
+            _other_seeds(spec, entry, training_log, train, test, config, show_progress, run_dir)
     _write_json(run_dir / "training_log.json", training_log)
 
     # 3. Results and per-event ranks (tables and figures come from reporting, which reads them).

@@ -15,15 +15,25 @@ def _cell(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
-def _rows(results: dict[str, Any]) -> list[tuple[str, list[float | None]]]:
-    """(label, value per model) for every accuracy metric, then Coverage@K and Popularity@K."""
+def _with_sd(value: float | None, sd: float | None) -> str:
+    return _cell(value) if sd is None else f"{_cell(value)} ± {sd:.4f}"
+
+
+def _rows(results: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """(label, cell per model) for every accuracy metric, then Coverage@K and Popularity@K.
+
+    A model trained with several seeds shows the mean and the standard deviation over seeds.
+    """
     models = list(results["models"].values())
-    rows = [(m, [r["metrics"][m] for r in models]) for m in metric_rows(results["cutoffs"])]
+    rows = [
+        (m, [_with_sd(r["metrics"][m], (r.get("metrics_sd") or {}).get(m)) for r in models])
+        for m in metric_rows(results["cutoffs"])
+    ]
     if models and all(r.get("beyond_accuracy") for r in models):
         for name in ("Coverage", "Popularity"):
             for k in results["cutoffs"]:
                 label = f"{name}@{k}"
-                rows.append((label, [r["beyond_accuracy"][label] for r in models]))
+                rows.append((label, [_cell(r["beyond_accuracy"][label]) for r in models]))
     return rows
 
 
@@ -31,8 +41,8 @@ def results_table(results: dict[str, Any]) -> str:
     """Plain-text table of ``results.json``, with the tie policy and event count below it."""
     models = list(results["models"])
     rows = [["Metric", *models]]
-    for label, values in _rows(results):
-        rows.append([label, *(_cell(v) for v in values)])
+    for label, cells in _rows(results):
+        rows.append([label, *cells])
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(
@@ -45,17 +55,28 @@ def results_table(results: dict[str, Any]) -> str:
         f"({results['n_events']} test events, {results['tie_policy']} ties, full ranking over all"
         " training items)"
     )
+    lines += _seed_notes(results)
     return "\n".join(lines)
+
+
+def _seed_notes(results: dict[str, Any]) -> list[str]:
+    return [
+        f"({name}: mean ± standard deviation over seeds {r['seeds']}; per-event results from"
+        f" seed {r['per_event_seed']})"
+        for name, r in results["models"].items()
+        if r.get("seeds")
+    ]
 
 
 def results_markdown(results: dict[str, Any]) -> str:
     """The same table in Markdown."""
     models = list(results["models"])
     lines = ["| Metric | " + " | ".join(models) + " |", "|---" * (len(models) + 1) + "|"]
-    for label, values in _rows(results):
-        lines.append(f"| {label} | " + " | ".join(_cell(v) for v in values) + " |")
+    for label, cells in _rows(results):
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines.append("")
     lines.append(f"{results['n_events']} test events; tie policy: {results['tie_policy']}.")
+    lines += _seed_notes(results)
     return "\n".join(lines)
 
 
