@@ -1,0 +1,39 @@
+"""Evaluation speed of the baselines: predictions per second on the bundled data.
+
+Each baseline is fitted on train_full and evaluated with full ranking on the 10,152 next-item
+events of test; the table gives fitting time, predictions per second and the ratio against
+550 predictions per second (the upper end of session-rec's rate for its kNN and rule baselines
+on this machine, as the project's issue states it).
+
+    python benchmarks/baselines.py
+"""
+
+from __future__ import annotations
+
+import time
+
+from gru4rec_study.data import bundled_dataset, encode_sessions, read_events
+from gru4rec_study.evaluation import evaluate
+from gru4rec_study.models import ItemKNN, Markov, Popularity, SessionPopularity
+
+REFERENCE_RATE = 550.0  # predictions per second
+
+
+def main() -> None:
+    train = encode_sessions(read_events(bundled_dataset("train_full")))
+    test = encode_sessions(read_events(bundled_dataset("test")), train.item_map, 2)
+    print(f"{'model':12s} {'fit s':>7s} {'eval s':>7s} {'pred/s':>9s} {'x 550/s':>8s} {'R@20':>7s}")
+    for model in (Popularity(), SessionPopularity(), Markov(), ItemKNN()):
+        started = time.perf_counter()
+        model.fit(train)
+        fit_seconds = time.perf_counter() - started
+        result = evaluate(model, test)
+        rate = result.n_events / result.seconds
+        print(
+            f"{model.name:12s} {fit_seconds:7.2f} {result.seconds:7.2f} {rate:9.0f}"
+            f" {rate / REFERENCE_RATE:8.0f} {result.metrics['Recall@20']:7.4f}"
+        )
+
+
+if __name__ == "__main__":
+    main()
