@@ -14,7 +14,7 @@ import time
 
 from gru4rec_study.data import bundled_dataset, encode_sessions, read_events
 from gru4rec_study.evaluation import evaluate
-from gru4rec_study.models import ItemKNN, Markov, Popularity, SessionPopularity
+from gru4rec_study.models import ItemKNN, Markov, Popularity, SequentialRules, SessionPopularity
 
 REFERENCE_RATE = 550.0  # predictions per second
 
@@ -23,7 +23,14 @@ def main() -> None:
     train = encode_sessions(read_events(bundled_dataset("train_full")))
     test = encode_sessions(read_events(bundled_dataset("test")), train.item_map, 2)
     print(f"{'model':12s} {'fit s':>7s} {'eval s':>7s} {'pred/s':>9s} {'x 550/s':>8s} {'R@20':>7s}")
-    for model in (Popularity(), SessionPopularity(), Markov(), ItemKNN()):
+    models = (
+        Popularity(),
+        SessionPopularity(),
+        Markov(),
+        ItemKNN(),
+        SequentialRules(steps=20, weighting="quadratic"),
+    )
+    for model in models:
         started = time.perf_counter()
         model.fit(train)
         fit_seconds = time.perf_counter() - started

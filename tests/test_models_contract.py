@@ -13,6 +13,7 @@ from gru4rec_study.models import (
     Markov,
     NotFittedError,
     Popularity,
+    SequentialRules,
     SessionPopularity,
     load_model,
     recommend,
@@ -26,6 +27,7 @@ FACTORIES = {
     "spop": SessionPopularity,
     "markov": Markov,
     "itemknn": ItemKNN,
+    "sr": SequentialRules,
     "gru4rec": lambda: GRU4Rec(SMALL_GRU),
 }
 

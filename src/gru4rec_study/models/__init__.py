@@ -17,6 +17,7 @@ from gru4rec_study.models.itemknn import ItemKNN
 from gru4rec_study.models.markov import Markov
 from gru4rec_study.models.popularity import Popularity
 from gru4rec_study.models.recommend import recommend
+from gru4rec_study.models.rules import SequentialRules
 from gru4rec_study.models.spop import SessionPopularity
 
 MODELS: dict[str, type] = {
@@ -24,6 +25,7 @@ MODELS: dict[str, type] = {
     "spop": SessionPopularity,
     "markov": Markov,
     "itemknn": ItemKNN,
+    "sr": SequentialRules,
     "gru4rec": GRU4Rec,
 }
 
@@ -47,6 +49,7 @@ __all__ = [
     "Popularity",
     "Recommender",
     "SessionPopularity",
+    "SequentialRules",
     "SessionScorer",
     "TrainingError",
     "load_model",

@@ -45,10 +45,10 @@ def item_similarities(
     rows, cols, data = co.row[off_diagonal], co.col[off_diagonal], co.data[off_diagonal]
     data = data / (support[rows] ** alpha * support[cols] ** (1.0 - alpha) + lmbd)
     sims = sp.csr_matrix((data, (rows, cols)), shape=co.shape)
-    return _keep_top(sims, n_neighbors)
+    return keep_top(sims, n_neighbors)
 
 
-def _keep_top(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+def keep_top(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
     """Keep the ``k`` largest entries of every row."""
     matrix = matrix.tocsr()
     keep = np.zeros(len(matrix.data), dtype=bool)
