@@ -14,7 +14,14 @@ import time
 
 from gru4rec_study.data import bundled_dataset, encode_sessions, read_events
 from gru4rec_study.evaluation import evaluate
-from gru4rec_study.models import ItemKNN, Markov, Popularity, SequentialRules, SessionPopularity
+from gru4rec_study.models import (
+    AssociationRules,
+    ItemKNN,
+    Markov,
+    Popularity,
+    SequentialRules,
+    SessionPopularity,
+)
 
 REFERENCE_RATE = 550.0  # predictions per second
 

@@ -7,6 +7,7 @@ import torch
 from gru4rec_study.data import encode_sessions
 from gru4rec_study.evaluation import evaluate
 from gru4rec_study.models import (
+    AssociationRules,
     GRU4Rec,
     GRU4RecConfig,
     ItemKNN,
@@ -28,6 +29,7 @@ FACTORIES = {
     "markov": Markov,
     "itemknn": ItemKNN,
     "sr": SequentialRules,
+    "ar": AssociationRules,
     "gru4rec": lambda: GRU4Rec(SMALL_GRU),
 }
 

@@ -17,7 +17,7 @@ from gru4rec_study.models.itemknn import ItemKNN
 from gru4rec_study.models.markov import Markov
 from gru4rec_study.models.popularity import Popularity
 from gru4rec_study.models.recommend import recommend
-from gru4rec_study.models.rules import SequentialRules
+from gru4rec_study.models.rules import AssociationRules, SequentialRules
 from gru4rec_study.models.spop import SessionPopularity
 
 MODELS: dict[str, type] = {
@@ -26,6 +26,7 @@ MODELS: dict[str, type] = {
     "markov": Markov,
     "itemknn": ItemKNN,
     "sr": SequentialRules,
+    "ar": AssociationRules,
     "gru4rec": GRU4Rec,
 }
 
@@ -40,6 +41,7 @@ def load_model(directory: str | Path, **options: Any) -> Recommender:
 
 
 __all__ = [
+    "AssociationRules",
     "GRU4Rec",
     "GRU4RecConfig",
     "ItemKNN",

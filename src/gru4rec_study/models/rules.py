@@ -1,11 +1,12 @@
-"""Sequential rules (SR): item-to-item rules mined from what follows an item within a few steps.
+"""Rule baselines: sequential rules (SR) and association rules (AR), as session-rec defines them.
 
-Kamehkhosh, Jannach & Ludewig (2017), in the parameters of session-rec: every later click of a
-session within ``steps`` positions after an item adds weight(gap) to the rule item -> later
-item, with weight ``div`` 1/gap, ``quadratic`` 1/gap**2, ``linear`` 1 - 0.1 * gap, ``log``
-1/log10(gap + 1.7) or ``same`` 1; each item keeps its ``pruning`` strongest rules (0 keeps all).
-The scores after an item are its rule weights; items without a rule get popularity shifted
-below every rule weight unless ``popularity_tiebreak`` is off.
+Kamehkhosh, Jannach & Ludewig (2017). SR: every later click of a session within ``steps``
+positions after an item adds weight(gap) to the rule item -> later item, with weight ``div``
+1/gap, ``quadratic`` 1/gap**2, ``linear`` 1 - 0.1 * gap, ``log`` 1/log10(gap + 1.7) or ``same``
+1. AR: every pair of clicks of a session adds 1 to the rule in both directions. Each item keeps
+its ``pruning`` strongest rules (0 keeps all). The scores after an item are its rule weights;
+items without a rule get popularity shifted below every rule weight unless
+``popularity_tiebreak`` is off.
 """
 
 from __future__ import annotations
@@ -47,8 +48,24 @@ def sequential_rules(train: SessionData, steps: int, weighting: str) -> sp.csr_m
     return sp.csr_matrix(data, shape=shape)
 
 
+def association_rules(train: SessionData) -> sp.csr_matrix:
+    """Co-occurrence counts of every pair of clicks in a session, both directions."""
+    session_of = np.repeat(np.arange(train.n_sessions), train.session_lengths)
+    longest = int(train.session_lengths.max()) if train.n_sessions else 1
+    rows, cols = [], []
+    for gap in range(1, longest):
+        same = session_of[gap:] == session_of[:-gap]
+        first, second = train.item_idx[:-gap][same], train.item_idx[gap:][same]
+        rows += [first, second]
+        cols += [second, first]
+    rows_all, cols_all = np.concatenate(rows or [[]]), np.concatenate(cols or [[]])
+    ones = np.ones(len(rows_all))
+    shape = (train.n_items, train.n_items)
+    return sp.csr_matrix((ones, (rows_all.astype(np.int64), cols_all.astype(np.int64))), shape)
+
+
 class _RulesScorer(HistoryScorer):
-    def __init__(self, model: SequentialRules, n_slots: int) -> None:
+    def __init__(self, model: SequentialRules | AssociationRules, n_slots: int) -> None:
         super().__init__(n_slots)
         self._model = model
 
@@ -103,7 +120,7 @@ class SequentialRules:
 
     def scorer(self, n_slots: int) -> _RulesScorer:
         if self.rules_ is None:
-            raise NotFittedError("SR: call fit() before scoring")
+            raise NotFittedError(f"{self.name}: call fit() before scoring")
         return _RulesScorer(self, n_slots)
 
     def get_config(self) -> dict[str, Any]:
@@ -127,3 +144,31 @@ class SequentialRules:
         model.rules_ = csr_from_tensors(tensors, item_map.n_items)
         model.popularity_ = tensors["popularity"].numpy()
         return model
+
+
+class AssociationRules(SequentialRules):
+    """AR: rules between every two clicks of a session, in both directions, counted."""
+
+    name = "AR"
+    PARAMS = {"pruning": "int", "popularity_tiebreak": "bool"}
+
+    def __init__(self, pruning: int = 20, popularity_tiebreak: bool = True) -> None:
+        check_params(
+            "AR", {"pruning": pruning, "popularity_tiebreak": popularity_tiebreak}, self.PARAMS
+        )
+        if pruning < 0:
+            raise ValueError(f"AR parameter 'pruning' must not be negative, got {pruning}")
+        self.pruning = pruning  # strongest rules kept per item; 0 keeps all
+        self.popularity_tiebreak = popularity_tiebreak
+        self.item_map: ItemMap | None = None
+        self.rules_: sp.csr_matrix | None = None
+
+    def fit(self, train: SessionData) -> AssociationRules:
+        self.item_map = train.item_map
+        rules = association_rules(train)
+        self.rules_ = keep_top(rules, self.pruning) if self.pruning else rules
+        self.popularity_ = train.item_counts().astype(np.float64)
+        return self
+
+    def get_config(self) -> dict[str, Any]:
+        return {"pruning": self.pruning, "popularity_tiebreak": self.popularity_tiebreak}
