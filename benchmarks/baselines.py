@@ -34,6 +34,7 @@ def main() -> None:
         Popularity(),
         SessionPopularity(),
         Markov(),
+        AssociationRules(),
         ItemKNN(),
         SequentialRules(steps=20, weighting="quadratic"),
     )
