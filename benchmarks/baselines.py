@@ -20,6 +20,7 @@ from gru4rec_study.models import (
     Markov,
     Popularity,
     SequentialRules,
+    SessionKNN,
     SessionPopularity,
 )
 
@@ -35,6 +36,7 @@ def main() -> None:
         SessionPopularity(),
         Markov(),
         AssociationRules(),
+        SessionKNN(k=100, sample_size=500),
         ItemKNN(),
         SequentialRules(steps=20, weighting="quadratic"),
     )

@@ -15,6 +15,7 @@ from gru4rec_study.models import (
     NotFittedError,
     Popularity,
     SequentialRules,
+    SessionKNN,
     SessionPopularity,
     load_model,
     recommend,
@@ -30,6 +31,7 @@ FACTORIES = {
     "itemknn": ItemKNN,
     "sr": SequentialRules,
     "ar": AssociationRules,
+    "sknn": lambda: SessionKNN(k=10, sample_size=50),
     "gru4rec": lambda: GRU4Rec(SMALL_GRU),
 }
 

@@ -18,6 +18,7 @@ from gru4rec_study.models.markov import Markov
 from gru4rec_study.models.popularity import Popularity
 from gru4rec_study.models.recommend import recommend
 from gru4rec_study.models.rules import AssociationRules, SequentialRules
+from gru4rec_study.models.sknn import SessionKNN
 from gru4rec_study.models.spop import SessionPopularity
 
 MODELS: dict[str, type] = {
@@ -27,6 +28,7 @@ MODELS: dict[str, type] = {
     "itemknn": ItemKNN,
     "sr": SequentialRules,
     "ar": AssociationRules,
+    "sknn": SessionKNN,
     "gru4rec": GRU4Rec,
 }
 
@@ -52,6 +54,7 @@ __all__ = [
     "Recommender",
     "SessionPopularity",
     "SequentialRules",
+    "SessionKNN",
     "SessionScorer",
     "TrainingError",
     "load_model",
