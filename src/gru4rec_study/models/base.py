@@ -68,3 +68,26 @@ class HistoryScorer:
 
     def reset(self, slots: NDArray[np.int64]) -> None:
         """Nothing to forget: these models look at the current item only."""
+
+
+def popularity_below(popularity: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Popularity shifted into [-1, 0): below every positive score, in popularity order."""
+    return popularity / (popularity.max() + 1.0) - 1.0
+
+
+class ItemToItemScorer(HistoryScorer):
+    """Scores after an item: its row of an item-by-item matrix (rules, similarities).
+
+    Items the row leaves empty get ``below`` (see :func:`popularity_below`) when it is given.
+    """
+
+    def __init__(self, n_slots: int, matrix, below: NDArray[np.float64] | None) -> None:
+        super().__init__(n_slots)
+        self._matrix = matrix
+        self._below = below
+
+    def scores(self, items: NDArray[np.int64]) -> torch.Tensor:
+        rows = self._matrix[items].toarray()
+        if self._below is not None:
+            rows = np.where(rows > 0, rows, self._below[None, :])
+        return torch.from_numpy(rows)

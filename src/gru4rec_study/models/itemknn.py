@@ -17,10 +17,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 import torch
-from numpy.typing import NDArray
 
 from gru4rec_study.data.sessions import ItemMap, SessionData
-from gru4rec_study.models.base import HistoryScorer, NotFittedError
+from gru4rec_study.models.base import ItemToItemScorer, NotFittedError, popularity_below
 from gru4rec_study.models.io import csr_from_tensors, csr_tensors, save_model_files
 from gru4rec_study.validation import check_params
 
@@ -62,22 +61,6 @@ def keep_top(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
     matrix.data[~keep] = 0.0
     matrix.eliminate_zeros()
     return matrix
-
-
-class _ItemKNNScorer(HistoryScorer):
-    def __init__(self, model: ItemKNN, n_slots: int) -> None:
-        super().__init__(n_slots)
-        self._model = model
-
-    def scores(self, items: NDArray[np.int64]) -> torch.Tensor:
-        model = self._model
-        rows = model.similarities_[items].toarray()
-        if model.popularity_tiebreak:
-            # Dissimilar items get popularity shifted into [-1, 0): below every similarity,
-            # which leaves the order of the similar items untouched.
-            below = model.popularity_ / (model.popularity_.max() + 1.0) - 1.0
-            rows = np.where(rows > 0, rows, below[None, :])
-        return torch.from_numpy(rows)
 
 
 class ItemKNN:
@@ -128,10 +111,11 @@ class ItemKNN:
         self.popularity_ = train.item_counts().astype(np.float64)
         return self
 
-    def scorer(self, n_slots: int) -> _ItemKNNScorer:
+    def scorer(self, n_slots: int) -> ItemToItemScorer:
         if self.similarities_ is None:
             raise NotFittedError("Item-kNN: call fit() before scoring")
-        return _ItemKNNScorer(self, n_slots)
+        below = popularity_below(self.popularity_) if self.popularity_tiebreak else None
+        return ItemToItemScorer(n_slots, self.similarities_, below)
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -17,10 +17,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 import torch
-from numpy.typing import NDArray
 
 from gru4rec_study.data.sessions import ItemMap, SessionData
-from gru4rec_study.models.base import HistoryScorer, NotFittedError
+from gru4rec_study.models.base import ItemToItemScorer, NotFittedError, popularity_below
 from gru4rec_study.models.io import csr_from_tensors, csr_tensors, save_model_files
 from gru4rec_study.models.itemknn import keep_top
 from gru4rec_study.validation import check_params
@@ -64,20 +63,6 @@ def association_rules(train: SessionData) -> sp.csr_matrix:
     return sp.csr_matrix((ones, (rows_all.astype(np.int64), cols_all.astype(np.int64))), shape)
 
 
-class _RulesScorer(HistoryScorer):
-    def __init__(self, model: SequentialRules | AssociationRules, n_slots: int) -> None:
-        super().__init__(n_slots)
-        self._model = model
-
-    def scores(self, items: NDArray[np.int64]) -> torch.Tensor:
-        model = self._model
-        rows = model.rules_[items].toarray()
-        if model.popularity_tiebreak:
-            below = model.popularity_ / (model.popularity_.max() + 1.0) - 1.0
-            rows = np.where(rows > 0, rows, below[None, :])
-        return torch.from_numpy(rows)
-
-
 class SequentialRules:
     """SR: rules item -> later item within ``steps`` clicks, weighted by the gap."""
 
@@ -118,10 +103,11 @@ class SequentialRules:
         self.popularity_ = train.item_counts().astype(np.float64)
         return self
 
-    def scorer(self, n_slots: int) -> _RulesScorer:
+    def scorer(self, n_slots: int) -> ItemToItemScorer:
         if self.rules_ is None:
             raise NotFittedError(f"{self.name}: call fit() before scoring")
-        return _RulesScorer(self, n_slots)
+        below = popularity_below(self.popularity_) if self.popularity_tiebreak else None
+        return ItemToItemScorer(n_slots, self.rules_, below)
 
     def get_config(self) -> dict[str, Any]:
         return {

@@ -17,7 +17,7 @@ import torch
 from numpy.typing import NDArray
 
 from gru4rec_study.data.sessions import ItemMap, SessionData
-from gru4rec_study.models.base import NotFittedError
+from gru4rec_study.models.base import NotFittedError, popularity_below
 from gru4rec_study.models.io import save_model_files
 from gru4rec_study.models.itemknn import session_item_matrix
 from gru4rec_study.validation import check_params
@@ -92,7 +92,7 @@ class SessionKNN:
         ends = train.session_offsets[1:] - 1
         self.session_end_ = train.timestamp[ends]
         self.popularity_ = train.item_counts().astype(np.float64)
-        self._below = self.popularity_ / (self.popularity_.max() + 1.0) - 1.0
+        self._below = popularity_below(self.popularity_)
         return self
 
     def sessions_of(self, item: int) -> NDArray[np.int64]:
@@ -162,5 +162,5 @@ class SessionKNN:
         model.session_size_ = np.diff(indptr).astype(np.float64)
         model.session_end_ = tensors["session_end"].numpy()
         model.popularity_ = tensors["popularity"].numpy()
-        model._below = model.popularity_ / (model.popularity_.max() + 1.0) - 1.0
+        model._below = popularity_below(model.popularity_)
         return model
