@@ -15,6 +15,7 @@ import time
 from gru4rec_study.data import bundled_dataset, encode_sessions, read_events
 from gru4rec_study.evaluation import evaluate
 from gru4rec_study.models import (
+    VSKNN,
     AssociationRules,
     ItemKNN,
     Markov,
@@ -37,6 +38,7 @@ def main() -> None:
         Markov(),
         AssociationRules(),
         SessionKNN(k=100, sample_size=500),
+        VSKNN(500, 5000, weighting="quadratic", weighting_score="div", idf_weighting=5.0),
         ItemKNN(),
         SequentialRules(steps=20, weighting="quadratic"),
     )

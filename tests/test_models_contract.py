@@ -7,6 +7,7 @@ import torch
 from gru4rec_study.data import encode_sessions
 from gru4rec_study.evaluation import evaluate
 from gru4rec_study.models import (
+    VSKNN,
     AssociationRules,
     GRU4Rec,
     GRU4RecConfig,
@@ -32,6 +33,7 @@ FACTORIES = {
     "sr": SequentialRules,
     "ar": AssociationRules,
     "sknn": lambda: SessionKNN(k=10, sample_size=50),
+    "vsknn": lambda: VSKNN(k=10, sample_size=50, weighting="quadratic", idf_weighting=5.0),
     "gru4rec": lambda: GRU4Rec(SMALL_GRU),
 }
 

@@ -62,3 +62,43 @@ def test_bad_sknn_parameters_name_the_parameter():
         SessionKNN(k=0)
     with pytest.raises(ValueError, match="sample_size"):
         SessionKNN(sample_size=2.5)
+
+
+def test_vsknn_weights_by_hand():
+    from gru4rec_study.models import VSKNN
+
+    train = encode_sessions(events_frame(ROWS))
+    ids = {x: int(train.item_map.lookup([x])[0]) for x in "abcde"}
+    model = VSKNN(
+        k=10,
+        sample_size=10,
+        weighting="div",
+        weighting_score="div",
+        idf_weighting=0.0,
+        popularity_tiebreak=False,
+    ).fit(train)
+    scorer = model.scorer(1)
+    scorer.scores(np.array([ids["a"]]))
+    scores = scorer.scores(np.array([ids["b"]]))[0].numpy()
+    # Prefix a, b: position weights a 1/2, b 2/2, over 2 distinct items.
+    # s1 holds a and b: similarity (0.5 + 1) / 2 = 0.75, last shared click b (step 1).
+    # s2 holds a: 0.25, step 2 -> vote 0.125. s3 holds b: 0.5, step 1.
+    assert scores[ids["c"]] == pytest.approx(0.75)
+    assert scores[ids["d"]] == pytest.approx(0.125)
+    assert scores[ids["e"]] == pytest.approx(0.5)
+    assert scores[ids["a"]] == pytest.approx(0.75 + 0.125)
+
+
+def test_vsknn_matches_session_rec_on_the_bundled_data():
+    from gru4rec_study.models import VSKNN
+
+    # session-rec (k 500, sample 5000, quadratic, score weighting div, idf weighting 5):
+    # Recall@20 0.6880, MRR@20 0.3668.
+    train = encode_sessions(read_events(bundled_dataset("train_full")))
+    test = encode_sessions(read_events(bundled_dataset("test")), train.item_map, 2)
+    model = VSKNN(
+        k=500, sample_size=5000, weighting="quadratic", weighting_score="div", idf_weighting=5.0
+    ).fit(train)
+    metrics = evaluate(model, test).metrics
+    assert abs(metrics["Recall@20"] - 0.6880) <= 0.005
+    assert abs(metrics["MRR@20"] - 0.3668) <= 0.005

@@ -18,7 +18,7 @@ from gru4rec_study.models.markov import Markov
 from gru4rec_study.models.popularity import Popularity
 from gru4rec_study.models.recommend import recommend
 from gru4rec_study.models.rules import AssociationRules, SequentialRules
-from gru4rec_study.models.sknn import SessionKNN
+from gru4rec_study.models.sknn import VSKNN, SessionKNN
 from gru4rec_study.models.spop import SessionPopularity
 
 MODELS: dict[str, type] = {
@@ -29,6 +29,7 @@ MODELS: dict[str, type] = {
     "sr": SequentialRules,
     "ar": AssociationRules,
     "sknn": SessionKNN,
+    "vsknn": VSKNN,
     "gru4rec": GRU4Rec,
 }
 
@@ -57,6 +58,7 @@ __all__ = [
     "SessionKNN",
     "SessionScorer",
     "TrainingError",
+    "VSKNN",
     "load_model",
     "load_preset",
     "recommend",

@@ -114,16 +114,21 @@ class SessionKNN:
         if len(relevant) > self.k:
             top = np.argpartition(-similarity, self.k - 1)[: self.k]
             relevant, similarity = relevant[top], similarity[top]
-        # Every neighbour votes for each of its items: gather their item lists in one go.
-        starts, lengths = self.sessions_.indptr[relevant], self.session_size_[relevant]
-        lengths = lengths.astype(np.int64)
-        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-        items = self.sessions_.indices[offsets + np.arange(int(lengths.sum()))]
-        n_items = self.item_map.n_items
-        scores = np.bincount(items, weights=np.repeat(similarity, lengths), minlength=n_items)
+        scores = self._gather_votes(relevant, similarity)
         if self.popularity_tiebreak:
             scores = np.where(scores > 0, scores, self._below)
         return scores
+
+    def _gather_votes(
+        self, sessions: NDArray[np.int64], votes: NDArray[np.float64]
+    ) -> NDArray[np.float64]:
+        """Every session adds its vote to each of its items, shape (n_items,)."""
+        starts = self.sessions_.indptr[sessions]
+        lengths = self.session_size_[sessions].astype(np.int64)
+        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        items = self.sessions_.indices[offsets + np.arange(int(lengths.sum()))]
+        n_items = self.item_map.n_items
+        return np.bincount(items, weights=np.repeat(votes, lengths), minlength=n_items)
 
     def scorer(self, n_slots: int) -> _SKNNScorer:
         if self.item_map is None:
@@ -150,7 +155,7 @@ class SessionKNN:
         return save_model_files(self, directory)
 
     @classmethod
-    def from_state(cls, config: dict[str, Any], item_map: ItemMap, tensors: dict) -> SessionKNN:
+    def from_state(cls, config: dict[str, Any], item_map: ItemMap, tensors: dict):
         import scipy.sparse as sp
 
         model = cls(**config)
@@ -163,4 +168,148 @@ class SessionKNN:
         model.session_end_ = tensors["session_end"].numpy()
         model.popularity_ = tensors["popularity"].numpy()
         model._below = popularity_below(model.popularity_)
+        return model
+
+
+POSITION_WEIGHTS = {  # weight of the prefix click at position p (1-based) of a prefix of n
+    "same": lambda p, n: np.ones_like(p, dtype=np.float64),
+    "div": lambda p, n: p / n,
+    "quadratic": lambda p, n: (p / n) ** 2,
+    "linear": lambda p, n: np.where(p <= 10, 1.0 - 0.1 * (n - p), 0.0),
+    "log": lambda p, n: 1.0 / np.log10((n - p) + 1.7),
+}
+STEP_WEIGHTS = {  # weight of a neighbour whose most recent shared click is ``step`` back
+    "same": lambda s: np.ones_like(s, dtype=np.float64),
+    "div": lambda s: 1.0 / s,
+    "quadratic": lambda s: 1.0 / (s * s),
+    "linear": lambda s: np.where(s <= 100, 1.0 - 0.1 * s, 0.0),
+    "log": lambda s: 1.0 / np.log10(s + 1.7),
+}
+
+
+class _VSKNNScorer:
+    """Per slot: the prefix as a list of clicks."""
+
+    def __init__(self, model: VSKNN, n_slots: int) -> None:
+        self.model = model
+        self.prefix: list[list[int]] = [[] for _ in range(n_slots)]
+
+    def keep(self, mask: NDArray[np.bool_]) -> None:
+        self.prefix = [p for p, k in zip(self.prefix, mask, strict=True) if k]
+
+    def reset(self, slots: NDArray[np.int64]) -> None:
+        for slot in slots:
+            self.prefix[slot] = []
+
+    def scores(self, items: NDArray[np.int64]) -> torch.Tensor:
+        rows = np.empty((len(items), self.model.item_map.n_items))
+        for slot, item in enumerate(items):
+            self.prefix[slot].append(int(item))
+            rows[slot] = self.model.vote_prefix(self.prefix[slot])
+        return torch.from_numpy(rows)
+
+
+class VSKNN(SessionKNN):
+    """V-SKNN (Ludewig & Jannach 2018): SKNN with later prefix clicks weighted more in the
+    similarity, neighbours weighted by how recent their shared click is, and idf weighting.
+
+    Similarity of a neighbour: the sum of the position weights of the prefix items it holds,
+    over the number of distinct prefix items; an item repeated in the prefix has the weight of
+    its last position. A neighbour's vote is its similarity times the step weight of its most
+    recent shared click, and an item's score is the sum of votes times
+    (1 + ``idf_weighting`` * log(n_sessions / support)).
+    """
+
+    name = "V-SKNN"
+    PARAMS = {
+        "k": "int",
+        "sample_size": "int",
+        "weighting": "str",
+        "weighting_score": "str",
+        "idf_weighting": "float",
+        "popularity_tiebreak": "bool",
+    }
+
+    def __init__(
+        self,
+        k: int = 100,
+        sample_size: int = 1000,
+        weighting: str = "div",
+        weighting_score: str = "div",
+        idf_weighting: float = 0.0,
+        popularity_tiebreak: bool = True,
+    ) -> None:
+        values = {
+            "k": k,
+            "sample_size": sample_size,
+            "weighting": weighting,
+            "weighting_score": weighting_score,
+            "idf_weighting": idf_weighting,
+            "popularity_tiebreak": popularity_tiebreak,
+        }
+        check_params("V-SKNN", values, self.PARAMS)
+        if weighting not in POSITION_WEIGHTS or weighting_score not in STEP_WEIGHTS:
+            raise ValueError(
+                f"V-SKNN parameters 'weighting' and 'weighting_score' must be one of"
+                f" {sorted(POSITION_WEIGHTS)}"
+            )
+        if idf_weighting < 0:
+            raise ValueError("V-SKNN parameter 'idf_weighting' must not be negative")
+        super().__init__(k, sample_size, popularity_tiebreak)
+        self.weighting = weighting  # position weights of the prefix clicks
+        self.weighting_score = weighting_score  # weight by the step of the last shared click
+        self.idf_weighting = idf_weighting  # strength of the idf factor on item scores
+
+    def fit(self, train: SessionData) -> VSKNN:
+        super().fit(train)
+        idf = np.log(train.n_sessions / np.maximum(self.popularity_, 1.0))
+        self.item_factor_ = 1.0 + self.idf_weighting * idf
+        return self
+
+    def scorer(self, n_slots: int) -> _VSKNNScorer:
+        if self.item_map is None:
+            raise NotFittedError("V-SKNN: call fit() before scoring")
+        return _VSKNNScorer(self, n_slots)
+
+    def vote_prefix(self, prefix: list[int]) -> NDArray[np.float64]:
+        """Scores of all items after the clicks ``prefix`` (oldest first), shape (n_items,)."""
+        n = len(prefix)
+        last_position = {item: p for p, item in enumerate(prefix, start=1)}
+        items = np.fromiter(last_position, dtype=np.int64)
+        positions = np.fromiter(last_position.values(), dtype=np.float64)
+        weights = POSITION_WEIGHTS[self.weighting](positions, n)
+        lists = [self.sessions_of(i) for i in items]
+        sessions = np.concatenate(lists)
+        owner = np.repeat(np.arange(len(items)), [len(x) for x in lists])
+        relevant, inverse = np.unique(sessions, return_inverse=True)
+        similarity = np.bincount(inverse, weights=weights[owner]) / len(items)
+        latest = np.zeros(len(relevant))
+        np.maximum.at(latest, inverse, positions[owner])
+        if len(relevant) > self.sample_size:
+            keep = np.argpartition(-self.session_end_[relevant], self.sample_size - 1)
+            keep = keep[: self.sample_size]
+            relevant, similarity, latest = relevant[keep], similarity[keep], latest[keep]
+        if len(relevant) > self.k:
+            top = np.argpartition(-similarity, self.k - 1)[: self.k]
+            relevant, similarity, latest = relevant[top], similarity[top], latest[top]
+        votes = similarity * STEP_WEIGHTS[self.weighting_score](n - latest + 1.0)
+        scores = self._gather_votes(relevant, votes) * self.item_factor_
+        if self.popularity_tiebreak:
+            scores = np.where(scores > 0, scores, self._below)
+        return scores
+
+    def get_config(self) -> dict[str, Any]:
+        return {
+            **super().get_config(),
+            "weighting": self.weighting,
+            "weighting_score": self.weighting_score,
+            "idf_weighting": self.idf_weighting,
+        }
+
+    @classmethod
+    def from_state(cls, config: dict[str, Any], item_map: ItemMap, tensors: dict) -> VSKNN:
+        model = super().from_state(config, item_map, tensors)
+        n_sessions = len(model.session_size_)
+        idf = np.log(n_sessions / np.maximum(model.popularity_, 1.0))
+        model.item_factor_ = 1.0 + model.idf_weighting * idf
         return model
