@@ -45,3 +45,8 @@ def check_params(owner: str, values: dict[str, Any], types: dict[str, str]) -> N
             raise ValueError(
                 f"{owner} parameter {name!r} must be of type {types[name]}, got {value!r}"
             )
+
+
+def given_params(local_names: dict[str, Any]) -> dict[str, Any]:
+    """The constructor arguments in ``locals()``, without ``self``."""
+    return {k: v for k, v in local_names.items() if k not in ("self", "__class__")}

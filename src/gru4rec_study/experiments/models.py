@@ -22,10 +22,7 @@ def build_model(spec: ModelConfig, seed: int, show_progress: bool = False) -> Re
         return GRU4Rec(config, show_progress=show_progress)
     if spec.preset is not None:
         raise ValueError(f"model kind {spec.kind!r} has no presets")
-    accepted = getattr(MODELS[kind], "PARAMS", None)
-    if accepted is None:  # models whose constructor takes keyword parameters only
-        accepted = {"popularity_tiebreak": "bool"} if kind == "markov" else {}
-    check_params(MODELS[kind].name, params, accepted)
+    check_params(MODELS[kind].name, params, MODELS[kind].PARAMS)
     return MODELS[kind](**params)
 
 

@@ -11,17 +11,12 @@ similar item, unless ``popularity_tiebreak`` is off.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import numpy as np
 import scipy.sparse as sp
-import torch
 
-from gru4rec_study.data.sessions import ItemMap, SessionData
-from gru4rec_study.models.base import ItemToItemScorer, NotFittedError, popularity_below
-from gru4rec_study.models.io import csr_from_tensors, csr_tensors, save_model_files
-from gru4rec_study.validation import check_params
+from gru4rec_study.data.sessions import SessionData
+from gru4rec_study.models.item_to_item import ItemToItemModel
+from gru4rec_study.validation import given_params
 
 
 def session_item_matrix(train: SessionData) -> sp.csr_matrix:
@@ -63,11 +58,10 @@ def keep_top(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
     return matrix
 
 
-class ItemKNN:
+class ItemKNN(ItemToItemModel):
     """Item-to-item similarity from session co-occurrence."""
 
     name = "Item-kNN"
-
     PARAMS = {
         "n_neighbors": "int",
         "alpha": "float",
@@ -77,64 +71,22 @@ class ItemKNN:
 
     def __init__(
         self,
-        n_neighbors: int = 100,
-        alpha: float = 0.5,
-        lmbd: float = 20.0,
-        popularity_tiebreak: bool = True,
+        n_neighbors: int = 100,  # similar items kept per item
+        alpha: float = 0.5,  # 0.5: cosine; other values: asymmetric cosine
+        lmbd: float = 20.0,  # shrinkage of the denominator
+        popularity_tiebreak: bool = True,  # order dissimilar items by popularity
     ) -> None:
-        check_params(
-            "Item-kNN",
-            {
-                "n_neighbors": n_neighbors,
-                "alpha": alpha,
-                "lmbd": lmbd,
-                "popularity_tiebreak": popularity_tiebreak,
-            },
-            self.PARAMS,
-        )
+        self._set_params(given_params(locals()))
         if n_neighbors < 1:
             raise ValueError(f"Item-kNN parameter 'n_neighbors' must be >= 1, got {n_neighbors}")
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"Item-kNN parameter 'alpha' must be in [0, 1], got {alpha}")
         if not lmbd >= 0.0:
             raise ValueError(f"Item-kNN parameter 'lmbd' must not be negative, got {lmbd}")
-        self.n_neighbors = n_neighbors  # similar items kept per item
-        self.alpha = alpha  # 0.5: cosine; other values: asymmetric cosine
-        self.lmbd = lmbd  # shrinkage of the denominator
-        self.popularity_tiebreak = popularity_tiebreak  # order dissimilar items by popularity
-        self.item_map: ItemMap | None = None
-        self.similarities_: sp.csr_matrix | None = None
 
-    def fit(self, train: SessionData) -> ItemKNN:
-        self.item_map = train.item_map
-        self.similarities_ = item_similarities(train, self.n_neighbors, self.alpha, self.lmbd)
-        self.popularity_ = train.item_counts().astype(np.float64)
-        return self
+    @property
+    def similarities_(self) -> sp.csr_matrix | None:
+        return self.matrix_
 
-    def scorer(self, n_slots: int) -> ItemToItemScorer:
-        if self.similarities_ is None:
-            raise NotFittedError("Item-kNN: call fit() before scoring")
-        below = popularity_below(self.popularity_) if self.popularity_tiebreak else None
-        return ItemToItemScorer(n_slots, self.similarities_, below)
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "n_neighbors": self.n_neighbors,
-            "alpha": self.alpha,
-            "lmbd": self.lmbd,
-            "popularity_tiebreak": self.popularity_tiebreak,
-        }
-
-    def state_tensors(self) -> dict[str, torch.Tensor]:
-        return {**csr_tensors(self.similarities_), "popularity": torch.from_numpy(self.popularity_)}
-
-    def save(self, directory: str | Path) -> Path:
-        return save_model_files(self, directory)
-
-    @classmethod
-    def from_state(cls, config: dict[str, Any], item_map: ItemMap, tensors: dict) -> ItemKNN:
-        model = cls(**config)
-        model.item_map = item_map
-        model.similarities_ = csr_from_tensors(tensors, item_map.n_items)
-        model.popularity_ = tensors["popularity"].numpy()
-        return model
+    def build_matrix(self, train: SessionData) -> sp.csr_matrix:
+        return item_similarities(train, self.n_neighbors, self.alpha, self.lmbd)

@@ -53,11 +53,10 @@ class Markov:
     """First-order Markov chain over items, with a popularity fallback."""
 
     name = "Markov"
+    PARAMS = {"popularity_tiebreak": "bool"}
 
     def __init__(self, popularity_tiebreak: bool = True) -> None:
-        check_params(
-            "Markov", {"popularity_tiebreak": popularity_tiebreak}, {"popularity_tiebreak": "bool"}
-        )
+        check_params(self.name, {"popularity_tiebreak": popularity_tiebreak}, self.PARAMS)
         self.popularity_tiebreak = popularity_tiebreak  # order unseen transitions by popularity
         self.item_map: ItemMap | None = None
         self.transitions_: sp.csr_matrix | None = None

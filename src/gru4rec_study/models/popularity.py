@@ -27,6 +27,7 @@ class Popularity:
     """Rank items by their training support (event count)."""
 
     name = "Popularity"
+    PARAMS: dict[str, str] = {}  # no parameters
 
     def __init__(self) -> None:
         self.item_map: ItemMap | None = None

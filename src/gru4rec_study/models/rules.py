@@ -11,18 +11,13 @@ items without a rule get popularity shifted below every rule weight unless
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
 import numpy as np
 import scipy.sparse as sp
-import torch
 
-from gru4rec_study.data.sessions import ItemMap, SessionData
-from gru4rec_study.models.base import ItemToItemScorer, NotFittedError, popularity_below
-from gru4rec_study.models.io import csr_from_tensors, csr_tensors, save_model_files
+from gru4rec_study.data.sessions import SessionData
+from gru4rec_study.models.item_to_item import ItemToItemModel
 from gru4rec_study.models.itemknn import keep_top
-from gru4rec_study.validation import check_params
+from gru4rec_study.validation import given_params
 
 WEIGHTINGS = {
     "div": lambda gap: 1.0 / gap,
@@ -63,7 +58,7 @@ def association_rules(train: SessionData) -> sp.csr_matrix:
     return sp.csr_matrix((ones, (rows_all.astype(np.int64), cols_all.astype(np.int64))), shape)
 
 
-class SequentialRules:
+class SequentialRules(ItemToItemModel):
     """SR: rules item -> later item within ``steps`` clicks, weighted by the gap."""
 
     name = "SR"
@@ -71,65 +66,28 @@ class SequentialRules:
 
     def __init__(
         self,
-        steps: int = 10,
-        weighting: str = "div",
-        pruning: int = 20,
-        popularity_tiebreak: bool = True,
+        steps: int = 10,  # how many later clicks a rule reaches
+        weighting: str = "div",  # weight of a rule by the gap between the two clicks
+        pruning: int = 20,  # strongest rules kept per item; 0 keeps all
+        popularity_tiebreak: bool = True,  # order items without a rule by popularity
     ) -> None:
-        values = {
-            "steps": steps,
-            "weighting": weighting,
-            "pruning": pruning,
-            "popularity_tiebreak": popularity_tiebreak,
-        }
-        check_params("SR", values, self.PARAMS)
+        self._set_params(given_params(locals()))
         if steps < 1:
             raise ValueError(f"SR parameter 'steps' must be >= 1, got {steps}")
         if weighting not in WEIGHTINGS:
             raise ValueError(f"SR parameter 'weighting' must be one of {sorted(WEIGHTINGS)}")
-        if pruning < 0:
-            raise ValueError(f"SR parameter 'pruning' must not be negative, got {pruning}")
-        self.steps = steps  # how many later clicks a rule reaches
-        self.weighting = weighting  # weight of a rule by the gap between the two clicks
-        self.pruning = pruning  # strongest rules kept per item; 0 keeps all
-        self.popularity_tiebreak = popularity_tiebreak
-        self.item_map: ItemMap | None = None
-        self.rules_: sp.csr_matrix | None = None
+        _check_pruning(self.name, pruning)
 
-    def fit(self, train: SessionData) -> SequentialRules:
-        self.item_map = train.item_map
-        rules = sequential_rules(train, self.steps, self.weighting)
-        self.rules_ = keep_top(rules, self.pruning) if self.pruning else rules
-        self.popularity_ = train.item_counts().astype(np.float64)
-        return self
+    @property
+    def rules_(self) -> sp.csr_matrix | None:
+        return self.matrix_
 
-    def scorer(self, n_slots: int) -> ItemToItemScorer:
-        if self.rules_ is None:
-            raise NotFittedError(f"{self.name}: call fit() before scoring")
-        below = popularity_below(self.popularity_) if self.popularity_tiebreak else None
-        return ItemToItemScorer(n_slots, self.rules_, below)
+    def mine(self, train: SessionData) -> sp.csr_matrix:
+        return sequential_rules(train, self.steps, self.weighting)
 
-    def get_config(self) -> dict[str, Any]:
-        return {
-            "steps": self.steps,
-            "weighting": self.weighting,
-            "pruning": self.pruning,
-            "popularity_tiebreak": self.popularity_tiebreak,
-        }
-
-    def state_tensors(self) -> dict[str, torch.Tensor]:
-        return {**csr_tensors(self.rules_), "popularity": torch.from_numpy(self.popularity_)}
-
-    def save(self, directory: str | Path) -> Path:
-        return save_model_files(self, directory)
-
-    @classmethod
-    def from_state(cls, config: dict[str, Any], item_map: ItemMap, tensors: dict):
-        model = cls(**config)
-        model.item_map = item_map
-        model.rules_ = csr_from_tensors(tensors, item_map.n_items)
-        model.popularity_ = tensors["popularity"].numpy()
-        return model
+    def build_matrix(self, train: SessionData) -> sp.csr_matrix:
+        rules = self.mine(train)
+        return keep_top(rules, self.pruning) if self.pruning else rules
 
 
 class AssociationRules(SequentialRules):
@@ -139,22 +97,13 @@ class AssociationRules(SequentialRules):
     PARAMS = {"pruning": "int", "popularity_tiebreak": "bool"}
 
     def __init__(self, pruning: int = 20, popularity_tiebreak: bool = True) -> None:
-        check_params(
-            "AR", {"pruning": pruning, "popularity_tiebreak": popularity_tiebreak}, self.PARAMS
-        )
-        if pruning < 0:
-            raise ValueError(f"AR parameter 'pruning' must not be negative, got {pruning}")
-        self.pruning = pruning  # strongest rules kept per item; 0 keeps all
-        self.popularity_tiebreak = popularity_tiebreak
-        self.item_map: ItemMap | None = None
-        self.rules_: sp.csr_matrix | None = None
+        self._set_params(given_params(locals()))
+        _check_pruning(self.name, pruning)
 
-    def fit(self, train: SessionData) -> AssociationRules:
-        self.item_map = train.item_map
-        rules = association_rules(train)
-        self.rules_ = keep_top(rules, self.pruning) if self.pruning else rules
-        self.popularity_ = train.item_counts().astype(np.float64)
-        return self
+    def mine(self, train: SessionData) -> sp.csr_matrix:
+        return association_rules(train)
 
-    def get_config(self) -> dict[str, Any]:
-        return {"pruning": self.pruning, "popularity_tiebreak": self.popularity_tiebreak}
+
+def _check_pruning(name: str, pruning: int) -> None:
+    if pruning < 0:
+        raise ValueError(f"{name} parameter 'pruning' must not be negative, got {pruning}")

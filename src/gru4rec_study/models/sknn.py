@@ -20,7 +20,7 @@ from gru4rec_study.data.sessions import ItemMap, SessionData
 from gru4rec_study.models.base import NotFittedError, popularity_below
 from gru4rec_study.models.io import save_model_files
 from gru4rec_study.models.itemknn import session_item_matrix
-from gru4rec_study.validation import check_params
+from gru4rec_study.validation import check_params, given_params
 
 
 class _SKNNScorer:
@@ -70,14 +70,10 @@ class SessionKNN:
     PARAMS = {"k": "int", "sample_size": "int", "popularity_tiebreak": "bool"}
 
     def __init__(self, k: int = 100, sample_size: int = 500, popularity_tiebreak: bool = True):
-        check_params(
-            "SKNN",
-            {"k": k, "sample_size": sample_size, "popularity_tiebreak": popularity_tiebreak},
-            self.PARAMS,
-        )
+        check_params(self.name, given_params(locals()), self.PARAMS)
         if k < 1 or sample_size < 1:
             raise ValueError(
-                f"SKNN parameters 'k' and 'sample_size' must be >= 1, got {k}, {sample_size}"
+                f"{self.name} parameters 'k' and 'sample_size' must be >= 1, got {k}, {sample_size}"
             )
         self.k = k  # neighbours that vote
         self.sample_size = sample_size  # most recent candidate sessions considered
@@ -106,17 +102,28 @@ class SessionKNN:
 
         ``relevant`` are the sessions sharing an item with the prefix and ``overlap`` how many.
         """
+        similarity = overlap / np.sqrt(self.session_size_[relevant] * prefix_size)
+        relevant, similarity = self._neighbours(relevant, similarity)
+        return self._finish(self._gather_votes(relevant, similarity))
+
+    def _neighbours(self, relevant: NDArray[np.int64], similarity: NDArray, *aligned: NDArray):
+        """The ``k`` most similar of the ``sample_size`` most recent candidate sessions.
+
+        Returns ``relevant``, ``similarity`` and every array of ``aligned``, filtered alike.
+        """
+        arrays = (relevant, similarity, *aligned)
         if len(relevant) > self.sample_size:
             recent = np.argpartition(-self.session_end_[relevant], self.sample_size - 1)
-            keep = recent[: self.sample_size]
-            relevant, overlap = relevant[keep], overlap[keep]
-        similarity = overlap / np.sqrt(self.session_size_[relevant] * prefix_size)
-        if len(relevant) > self.k:
-            top = np.argpartition(-similarity, self.k - 1)[: self.k]
-            relevant, similarity = relevant[top], similarity[top]
-        scores = self._gather_votes(relevant, similarity)
+            arrays = tuple(a[recent[: self.sample_size]] for a in arrays)
+        if len(arrays[0]) > self.k:
+            top = np.argpartition(-arrays[1], self.k - 1)[: self.k]
+            arrays = tuple(a[top] for a in arrays)
+        return arrays
+
+    def _finish(self, scores: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Items no neighbour voted for get popularity below every vote, if asked."""
         if self.popularity_tiebreak:
-            scores = np.where(scores > 0, scores, self._below)
+            return np.where(scores > 0, scores, self._below)
         return scores
 
     def _gather_votes(
@@ -136,11 +143,7 @@ class SessionKNN:
         return _SKNNScorer(self, n_slots)
 
     def get_config(self) -> dict[str, Any]:
-        return {
-            "k": self.k,
-            "sample_size": self.sample_size,
-            "popularity_tiebreak": self.popularity_tiebreak,
-        }
+        return {key: getattr(self, key) for key in self.PARAMS}
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         s = self.sessions_
@@ -239,15 +242,7 @@ class VSKNN(SessionKNN):
         idf_weighting: float = 0.0,
         popularity_tiebreak: bool = True,
     ) -> None:
-        values = {
-            "k": k,
-            "sample_size": sample_size,
-            "weighting": weighting,
-            "weighting_score": weighting_score,
-            "idf_weighting": idf_weighting,
-            "popularity_tiebreak": popularity_tiebreak,
-        }
-        check_params("V-SKNN", values, self.PARAMS)
+        check_params(self.name, given_params(locals()), self.PARAMS)
         if weighting not in POSITION_WEIGHTS or weighting_score not in STEP_WEIGHTS:
             raise ValueError(
                 f"V-SKNN parameters 'weighting' and 'weighting_score' must be one of"
@@ -262,9 +257,13 @@ class VSKNN(SessionKNN):
 
     def fit(self, train: SessionData) -> VSKNN:
         super().fit(train)
-        idf = np.log(train.n_sessions / np.maximum(self.popularity_, 1.0))
-        self.item_factor_ = 1.0 + self.idf_weighting * idf
+        self._set_item_factor()
         return self
+
+    def _set_item_factor(self) -> None:
+        """1 + idf_weighting * log(n_sessions / support) for every item."""
+        idf = np.log(len(self.session_size_) / np.maximum(self.popularity_, 1.0))
+        self.item_factor_ = 1.0 + self.idf_weighting * idf
 
     def scorer(self, n_slots: int) -> _VSKNNScorer:
         if self.item_map is None:
@@ -285,31 +284,12 @@ class VSKNN(SessionKNN):
         similarity = np.bincount(inverse, weights=weights[owner]) / len(items)
         latest = np.zeros(len(relevant))
         np.maximum.at(latest, inverse, positions[owner])
-        if len(relevant) > self.sample_size:
-            keep = np.argpartition(-self.session_end_[relevant], self.sample_size - 1)
-            keep = keep[: self.sample_size]
-            relevant, similarity, latest = relevant[keep], similarity[keep], latest[keep]
-        if len(relevant) > self.k:
-            top = np.argpartition(-similarity, self.k - 1)[: self.k]
-            relevant, similarity, latest = relevant[top], similarity[top], latest[top]
+        relevant, similarity, latest = self._neighbours(relevant, similarity, latest)
         votes = similarity * STEP_WEIGHTS[self.weighting_score](n - latest + 1.0)
-        scores = self._gather_votes(relevant, votes) * self.item_factor_
-        if self.popularity_tiebreak:
-            scores = np.where(scores > 0, scores, self._below)
-        return scores
-
-    def get_config(self) -> dict[str, Any]:
-        return {
-            **super().get_config(),
-            "weighting": self.weighting,
-            "weighting_score": self.weighting_score,
-            "idf_weighting": self.idf_weighting,
-        }
+        return self._finish(self._gather_votes(relevant, votes) * self.item_factor_)
 
     @classmethod
     def from_state(cls, config: dict[str, Any], item_map: ItemMap, tensors: dict) -> VSKNN:
         model = super().from_state(config, item_map, tensors)
-        n_sessions = len(model.session_size_)
-        idf = np.log(n_sessions / np.maximum(model.popularity_, 1.0))
-        model.item_factor_ = 1.0 + model.idf_weighting * idf
+        model._set_item_factor()
         return model

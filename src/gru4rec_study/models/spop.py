@@ -36,6 +36,7 @@ class SessionPopularity:
     """S-POP: counts of each item in the session so far, ties broken by training support."""
 
     name = "S-POP"
+    PARAMS: dict[str, str] = {}  # no parameters
 
     def __init__(self) -> None:
         self.item_map: ItemMap | None = None
