@@ -21,7 +21,14 @@ from typing import Any
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from gru4rec_study import __version__
-from gru4rec_study.data import DataError, EventColumns, encode_sessions, read_events, split_events
+from gru4rec_study.data import (
+    DataError,
+    EventColumns,
+    encode_sessions,
+    read_events,
+    split_events,
+    write_events,
+)
 from gru4rec_study.data.preprocess import filter_events
 from gru4rec_study.data.synthetic import synthetic_events
 from gru4rec_study.evaluation import TIE_POLICIES, evaluate
@@ -113,9 +120,8 @@ def cmd_split(args: argparse.Namespace) -> int:
     train, test, report = split_events(events, args.rule, args.test_share, args.test_days)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    names = {"session_id": "SessionId", "item_id": "ItemId", "timestamp": "Time"}
     for part, table in (("train", train), ("test", test)):
-        table.rename(columns=names).to_csv(out / f"{part}.tsv", sep="\t", index=False)
+        write_events(table, out / f"{part}.tsv")
     summary = {"filters": filters.steps, "split": report.as_dict()}
     (out / "split_report.json").write_text(json.dumps(summary, indent=2) + "\n")
     for key, value in report.as_dict().items():
@@ -136,8 +142,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
         raise ValueError(f"--out {out} is a folder; give a file name")
     events = synthetic_events(args.sessions, args.items, args.seed, n_days=args.days)
     out.parent.mkdir(parents=True, exist_ok=True)
-    names = {"session_id": "SessionId", "item_id": "ItemId", "timestamp": "Time"}
-    events.rename(columns=names).to_csv(out, sep="\t", index=False)
+    write_events(events, out)
     print(f"wrote {len(events)} events of {args.sessions} sessions to {out}")
     return 0
 

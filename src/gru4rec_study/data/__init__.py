@@ -2,7 +2,7 @@
 
 from gru4rec_study.data.batching import SessionParallelStep, session_parallel_steps
 from gru4rec_study.data.bundled import bundled_dataset
-from gru4rec_study.data.events import COLUMNS, DataError, EventColumns, read_events
+from gru4rec_study.data.events import COLUMNS, DataError, EventColumns, read_events, write_events
 from gru4rec_study.data.sessions import ItemMap, SessionData, encode_sessions
 from gru4rec_study.data.split import SplitReport, split_events
 
@@ -19,4 +19,5 @@ __all__ = [
     "read_events",
     "session_parallel_steps",
     "split_events",
+    "write_events",
 ]

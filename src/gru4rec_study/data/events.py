@@ -158,3 +158,12 @@ def sort_events(events: pd.DataFrame, source: str = "events") -> pd.DataFrame:
         )
         events = events.iloc[order].reset_index(drop=True)
     return events
+
+
+def write_events(events: pd.DataFrame, path: str | Path) -> Path:
+    """Write an event table as canonical TSV (``SessionId``, ``ItemId``, ``Time``; gzipped
+    when the name ends in ``.gz``), readable again by :func:`read_events`."""
+    path = Path(path)
+    names = {"session_id": "SessionId", "item_id": "ItemId", "timestamp": "Time"}
+    events.rename(columns=names).to_csv(path, sep="\t", index=False)
+    return path
