@@ -1,7 +1,8 @@
 """Experiments as data: a TOML file resolved into frozen dataclasses, checked before training.
 
 An unknown key or a bad value is an error that names the key and the file. Data paths may be
-``bundled:PART`` (a part of the bundled dataset) or a file path, relative to the TOML file.
+``bundled:PART`` (a part of the bundled dataset) or a file path, relative to the TOML file;
+``prepared`` names a directory written by ``gru4rec-study prepare``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ from gru4rec_study.evaluation.ranking import TIE_POLICIES
 from gru4rec_study.validation import check_field_types
 
 BUNDLED_PREFIX = "bundled:"
+PATH_KEYS = ("train", "test", "events", "train_tr", "train_valid")
+PREPARED_FILES = {
+    "train": "train_full.tsv",
+    "test": "test.tsv",
+    "train_tr": "train_tr.tsv",
+    "train_valid": "train_valid.tsv",
+}
 
 
 class ConfigError(ValueError):
@@ -30,6 +38,9 @@ class DataConfig:
     train: str | None = None  # training events (path or bundled:PART)
     test: str | None = None  # test events (path or bundled:PART)
     events: str | None = None  # one event file to split instead of train/test
+    prepared: str | None = None  # a directory written by `prepare` (all four parts)
+    train_tr: str | None = None  # training events of the validation split (tuning)
+    train_valid: str | None = None  # validation events (tuning)
     session_column: str = "SessionId"
     item_column: str = "ItemId"
     time_column: str = "Time"
@@ -109,6 +120,39 @@ def _resolve_path(value: str | None, base: Path) -> str | None:
     return str(path if path.is_absolute() else (base / path).resolve())
 
 
+def _resolve_data(data: DataConfig, base: Path, source: str) -> DataConfig:
+    """Make paths absolute and fill in the parts implied by ``prepared`` or the bundled data."""
+    values = {k: _resolve_path(getattr(data, k), base) for k in PATH_KEYS}
+    if data.prepared is not None:
+        given = [k for k in PATH_KEYS if values[k] is not None]
+        if given:
+            raise ConfigError(
+                f"{source}: [data] takes either prepared or {given[0]}, not both"
+                " (a prepared directory holds every part)"
+            )
+        directory = Path(_resolve_path(data.prepared, base) or "")
+        if not directory.is_dir():
+            raise ConfigError(f"{source}: data.prepared = {data.prepared!r}: no such directory")
+        for key, name in PREPARED_FILES.items():
+            if not (directory / name).is_file():
+                raise ConfigError(
+                    f"{source}: data.prepared = {data.prepared!r}: {name} is missing"
+                    " (run `gru4rec-study prepare` to write it)"
+                )
+            values[key] = str(directory / name)
+        values["prepared"] = str(directory)
+    elif (
+        values["train"] == f"{BUNDLED_PREFIX}train_full"
+        and values["train_tr"] is None
+        and values["train_valid"] is None
+    ):
+        values["train_tr"] = f"{BUNDLED_PREFIX}train_tr"
+        values["train_valid"] = f"{BUNDLED_PREFIX}train_valid"
+    if (values["train_tr"] is None) != (values["train_valid"] is None):
+        raise ConfigError(f"{source}: [data] needs both train_tr and train_valid, or neither")
+    return replace(data, **values)
+
+
 def _check(config: ExperimentConfig, source: str) -> None:
     data, ev = config.data, config.evaluation
     if data.events is None and (data.train is None or data.test is None):
@@ -144,7 +188,7 @@ def _check(config: ExperimentConfig, source: str) -> None:
     if sp.min_item_support < 1 or sp.min_session_length < 1:
         raise ConfigError(f"{source}: split.min_item_support and min_session_length must be >= 1")
     _check_name(config.name, "name", source)
-    for key in ("train", "test", "events"):
+    for key in PATH_KEYS:
         _check_input(getattr(data, key), f"data.{key}", source)
 
 
@@ -177,13 +221,7 @@ def parse_experiment(values: dict[str, Any], source: str, base: Path) -> Experim
     unknown = sorted(set(values) - known)
     if unknown:
         raise ConfigError(f"{source}: unknown key {unknown[0]}; known keys: {sorted(known)}")
-    data = _build(DataConfig, values.get("data", {}), "data", source)
-    data = DataConfig(
-        **{
-            **asdict(data),
-            **{k: _resolve_path(getattr(data, k), base) for k in ("train", "test", "events")},
-        }
-    )
+    data = _resolve_data(_build(DataConfig, values.get("data", {}), "data", source), base, source)
     evaluation = _build(EvaluationConfig, values.get("evaluation", {}), "evaluation", source)
     evaluation = replace(evaluation, cutoffs=tuple(int(c) for c in evaluation.cutoffs))
     models = tuple(

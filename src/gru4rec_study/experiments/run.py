@@ -73,8 +73,14 @@ def _session_stats(data: SessionData) -> dict[str, Any]:
     }
 
 
-def load_data(config: ExperimentConfig) -> tuple[SessionData, SessionData, dict, dict]:
-    """Read (and split) the experiment's data; return train, test, data report, input hashes."""
+def load_data(
+    config: ExperimentConfig, validation: bool = False
+) -> tuple[SessionData, SessionData, dict, dict]:
+    """Read (and split) the experiment's data; return train, test, data report, input hashes.
+
+    With ``validation``, return the validation split instead (``train_tr`` to ``train_valid``):
+    the given files, or for ``data.events`` the training part split again by the same rule.
+    """
     d = config.data
     columns = EventColumns(d.session_column, d.item_column, d.time_column)
     report: dict[str, Any] = {}
@@ -86,15 +92,27 @@ def load_data(config: ExperimentConfig) -> tuple[SessionData, SessionData, dict,
             events, config.split.min_item_support, config.split.min_session_length, str(path)
         )
         report["filters"] = filters.steps
+        sp = config.split
         train_events, test_events, split = split_events(
-            events, config.split.rule, config.split.test_share, config.split.test_days
+            events, sp.rule, sp.test_share, sp.test_days
         )
         report["split"] = split.as_dict()
+        if validation:
+            train_events, test_events, split = split_events(
+                train_events, sp.rule, sp.test_share, sp.test_days
+            )
+            report["validation_split"] = split.as_dict()
     else:
-        paths = {"train": _resolve_input(d.train), "test": _resolve_input(d.test)}
+        keys = ("train_tr", "train_valid") if validation else ("train", "test")
+        if validation and d.train_tr is None:
+            raise ValueError(
+                f"{config.source}: no validation data: give data.train_tr and data.train_valid,"
+                " data.prepared, or data.events to split"
+            )
+        paths = {k: _resolve_input(getattr(d, k)) for k in keys}
         inputs = {k: {"path": str(p), "sha256": file_sha256(p)} for k, p in paths.items()}
-        train_events = read_events(paths["train"], columns)
-        test_events = read_events(paths["test"], columns)
+        train_events = read_events(paths[keys[0]], columns)
+        test_events = read_events(paths[keys[1]], columns)
     train = encode_sessions(train_events, source="train")
     test = encode_sessions(test_events, train.item_map, min_session_length=2, source="test")
     report["test_encoding"] = test.report.as_dict()
