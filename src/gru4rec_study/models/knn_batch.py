@@ -41,6 +41,10 @@ class SessionIndex:
     size: NDArray[np.float64]  # shape (n_sessions,): distinct items per session
     end: NDArray[np.float64]  # shape (n_sessions,): time of the last click, non-decreasing
 
+    def __post_init__(self) -> None:
+        self.length = np.diff(self.sessions.indptr).astype(np.int64)
+        self.item_of_entry = self.sessions.indices.astype(np.int64)
+
     @classmethod
     def from_arrays(cls, indptr, indices, last_position, end, n_items: int) -> SessionIndex:
         """Build from one CSR row per session, in any session order (sorted here, stably)."""
@@ -228,39 +232,47 @@ def _top_k(
     limit = threshold[row]
     above = sims > limit
     tie = sims == limit
-    n_above = np.bincount(row, weights=above, minlength=len(count))
-    n_tie = np.bincount(row, weights=tie, minlength=len(count))
+    n_above = _per_row(np.cumsum(above), starts)
     tie_rank = np.cumsum(tie)  # 1-based rank of each tie within its row, from the left
+    n_tie = _per_row(tie_rank, starts)
     before = np.r_[0, tie_rank][starts[:-1]]
     from_right = n_tie[row] - (tie_rank - before[row]) + 1
     return ~in_full | above | (tie & (from_right <= k - n_above[row]))
+
+
+def _per_row(cumulative: NDArray[np.int64], starts: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Row totals from the running total over the flat entries and the row starts."""
+    padded = np.r_[0, cumulative]
+    return padded[starts[1:]] - padded[starts[:-1]]
 
 
 @dataclass
 class Expanded:
     """The distinct items of every chosen neighbour, as flat arrays (one entry per item)."""
 
-    pair: NDArray[np.int64]  # index into the Neighbours arrays
+    lengths: NDArray[np.int64]  # shape (n_pairs,): entries of every neighbour
     item: NDArray[np.int64]
     position: NDArray[np.float64]  # 1-based position of the item's last click in the neighbour
     key: NDArray[np.int64]  # slot * n_items + item: the flat index into the score matrix
     starts: NDArray[np.int64]  # shape (n_pairs,): first entry of every neighbour
 
+    def per_entry(self, values: NDArray) -> NDArray:
+        """Spread one value per neighbour over its entries."""
+        return np.repeat(values, self.lengths)
+
 
 def expand(neighbours: Neighbours, index: SessionIndex) -> Expanded:
     """Enumerate the items of every chosen neighbour."""
     sessions = index.sessions
-    lengths = np.diff(sessions.indptr)[neighbours.session]
+    lengths = index.length[neighbours.session]
     starts = np.zeros(len(lengths), dtype=np.int64)
     np.cumsum(lengths[:-1], out=starts[1:])
-    total = int(lengths.sum())
-    offsets = np.repeat(sessions.indptr[neighbours.session] - starts, lengths)
-    at = offsets + np.arange(total)
-    pair = np.repeat(np.arange(len(lengths)), lengths)
-    item = sessions.indices[at].astype(np.int64)
-    n_items = sessions.shape[1]
-    key = neighbours.slot[pair] * n_items + item
-    return Expanded(pair, item, sessions.data[at], key, starts)
+    at = np.repeat(sessions.indptr[neighbours.session] - starts, lengths)
+    at += np.arange(len(at))
+    item = index.item_of_entry[at]
+    key = np.repeat(neighbours.slot * sessions.shape[1], lengths)
+    key += item
+    return Expanded(lengths, item, sessions.data[at], key, starts)
 
 
 def segment_max(values: NDArray, expanded: Expanded) -> NDArray:

@@ -107,7 +107,7 @@ class SessionKNN:
         similarity = overlap.data / np.sqrt(index.size[overlap.indices] * prefix.n_distinct[rows])
         neighbours = select_neighbours(overlap, rows, similarity, self.sample_size, self.k)
         expanded = expand(neighbours, index)
-        votes = neighbours.similarity[expanded.pair]
+        votes = expanded.per_entry(neighbours.similarity)
         return self._finish(accumulate(expanded, votes, len(prefix.length), self.item_map.n_items))
 
     def _finish(self, scores: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -230,9 +230,8 @@ class VSKNN(SessionKNN):
         step = length[neighbours.slot] - latest + 1.0
         votes = neighbours.similarity * STEP_WEIGHTS[self.weighting_score](step)
         n_slots, n_items = len(prefix.length), self.item_map.n_items
-        scores = accumulate(expanded, votes[expanded.pair], n_slots, n_items)
-        scores *= self.item_factor_[None, :]
-        return self._finish(scores)
+        votes = expanded.per_entry(votes) * self.item_factor_[expanded.item]
+        return self._finish(accumulate(expanded, votes, n_slots, n_items))
 
     @classmethod
     def from_state(cls, config: dict[str, Any], item_map: ItemMap, tensors: dict) -> VSKNN:

@@ -135,10 +135,10 @@ class STAN(SessionKNN):
         # Votes of every item of every neighbour.
         expanded = expand(neighbours, index)
         in_prefix = table.lookup(prefix, expanded.key, n_items)  # prefix position, 0 if absent
-        votes = neighbours.similarity[expanded.pair]
+        votes = expanded.per_entry(neighbours.similarity)
         if self.lambda_inh is not None:
             shared_at = segment_max(np.where(in_prefix > 0, expanded.position, 0.0), expanded)
-            distance = np.abs(expanded.position - shared_at[expanded.pair])
+            distance = np.abs(expanded.position - expanded.per_entry(shared_at))
             votes = votes * _decay(distance, self.lambda_inh)
         votes = self._extra_factors(votes, expanded, in_prefix, length[neighbours.slot])
         if not self.remind:
@@ -213,5 +213,5 @@ class VSTAN(STAN):
             votes = votes * self.item_factor_[expanded.item]
         if self.lambda_ipw is not None:
             latest = segment_max(in_prefix, expanded)
-            votes = votes * _decay(length - latest, self.lambda_ipw)[expanded.pair]
+            votes = votes * expanded.per_entry(_decay(length - latest, self.lambda_ipw))
         return votes
