@@ -7,7 +7,9 @@ import torch
 from gru4rec_study.data import encode_sessions
 from gru4rec_study.evaluation import evaluate
 from gru4rec_study.models import (
+    STAN,
     VSKNN,
+    VSTAN,
     AssociationRules,
     GRU4Rec,
     GRU4RecConfig,
@@ -34,6 +36,8 @@ FACTORIES = {
     "ar": AssociationRules,
     "sknn": lambda: SessionKNN(k=10, sample_size=50),
     "vsknn": lambda: VSKNN(k=10, sample_size=50, weighting="quadratic", idf_weighting=5.0),
+    "stan": lambda: STAN(k=10, sample_size=50),
+    "vstan": lambda: VSTAN(k=10, sample_size=50),
     "gru4rec": lambda: GRU4Rec(SMALL_GRU),
 }
 

@@ -22,6 +22,7 @@ from gru4rec_study.data.sessions import SessionData
 from gru4rec_study.evaluation.metrics import metric_values
 from gru4rec_study.evaluation.ranking import TiePolicy, check_tie_policy, target_ranks
 from gru4rec_study.evaluation.sampled import NegativeSampler, SampledEvaluation, sampled_ranks
+from gru4rec_study.models.base import feed
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,8 @@ def _scored_steps(model, test: SessionData, batch_size: int):
             if step.keep is not None:
                 scorer.keep(step.keep)
             scorer.reset(step.reset)
-        yield scorer.scores(test.item_idx[step.positions]), step.targets
+        times = test.timestamp[step.positions]  # the current events' times, not the targets'
+        yield feed(scorer, test.item_idx[step.positions], times), step.targets
 
 
 def evaluate(

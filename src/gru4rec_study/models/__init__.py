@@ -9,6 +9,7 @@ from gru4rec_study.models.base import (
     NotFittedError,
     Recommender,
     SessionScorer,
+    TimedSessionScorer,
     TrainingError,
 )
 from gru4rec_study.models.gru4rec import GRU4Rec, GRU4RecConfig, load_preset
@@ -20,6 +21,7 @@ from gru4rec_study.models.recommend import recommend
 from gru4rec_study.models.rules import AssociationRules, SequentialRules
 from gru4rec_study.models.sknn import VSKNN, SessionKNN
 from gru4rec_study.models.spop import SessionPopularity
+from gru4rec_study.models.stan import STAN, VSTAN
 
 MODELS: dict[str, type] = {
     "popularity": Popularity,
@@ -30,6 +32,8 @@ MODELS: dict[str, type] = {
     "ar": AssociationRules,
     "sknn": SessionKNN,
     "vsknn": VSKNN,
+    "stan": STAN,
+    "vstan": VSTAN,
     "gru4rec": GRU4Rec,
 }
 
@@ -57,8 +61,11 @@ __all__ = [
     "SequentialRules",
     "SessionKNN",
     "SessionScorer",
+    "STAN",
+    "TimedSessionScorer",
     "TrainingError",
     "VSKNN",
+    "VSTAN",
     "load_model",
     "load_preset",
     "recommend",

@@ -4,7 +4,8 @@ A recommender is fitted on training :class:`~gru4rec_study.data.SessionData` and
 :class:`SessionScorer`: an object with one state per slot of the session-parallel iterator. The
 evaluator drives every model through the same three calls: ``keep`` (drop finished slots),
 ``reset`` (zero the state of slots that start a new session) and ``scores`` (feed each slot's
-current item, get scores for all items).
+current item, get scores for all items). A scorer with a true ``uses_time`` attribute (see
+:class:`TimedSessionScorer`) also gets the timestamp of each slot's current event.
 """
 
 from __future__ import annotations
@@ -31,6 +32,30 @@ class SessionScorer(Protocol):
 
     def scores(self, items: NDArray[np.int64]) -> torch.Tensor:
         """Feed one item index per slot; return float scores of shape (n_slots, n_items)."""
+
+
+@runtime_checkable
+class TimedSessionScorer(SessionScorer, Protocol):
+    """A scorer that also wants the time of every fed event (STAN's recency decay)."""
+
+    uses_time: bool  # true: the evaluator passes ``times`` to ``scores``
+
+    def scores(
+        self, items: NDArray[np.int64], times: NDArray[np.float64] | None = None
+    ) -> torch.Tensor:
+        """Feed one item and its timestamp (seconds, float64) per slot; scores (n_slots, n_items).
+
+        Without ``times`` the model assumes a time of its own (documented by the model).
+        """
+
+
+def feed(
+    scorer: SessionScorer, items: NDArray[np.int64], times: NDArray[np.float64] | None
+) -> torch.Tensor:
+    """``scorer.scores(items)``, with the event times for scorers that use them."""
+    if times is not None and getattr(scorer, "uses_time", False):
+        return scorer.scores(items, times)
+    return scorer.scores(items)
 
 
 @runtime_checkable

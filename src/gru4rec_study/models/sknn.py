@@ -19,48 +19,46 @@ from numpy.typing import NDArray
 from gru4rec_study.data.sessions import ItemMap, SessionData
 from gru4rec_study.models.base import NotFittedError, popularity_below
 from gru4rec_study.models.io import save_model_files
-from gru4rec_study.models.itemknn import session_item_matrix
+from gru4rec_study.models.knn_batch import (
+    PositionTable,
+    PrefixEntries,
+    PrefixHistory,
+    SessionIndex,
+    accumulate,
+    candidates,
+    expand,
+    prefix_entries,
+    row_of,
+    segment_max,
+    select_neighbours,
+)
 from gru4rec_study.validation import check_params, given_params
 
 
-class _SKNNScorer:
-    """Per slot: the prefix's item set, the sessions sharing an item with it, and the overlap."""
+class NeighbourScorer:
+    """Per slot the clicks of the current session; all slots of a step are scored together."""
 
     def __init__(self, model: SessionKNN, n_slots: int) -> None:
         self.model = model
-        self.prefix: list[set[int]] = [set() for _ in range(n_slots)]
-        self.relevant = [np.empty(0, np.int64) for _ in range(n_slots)]  # sorted session ids
-        self.overlap = [np.empty(0) for _ in range(n_slots)]  # items shared with the prefix
+        self.uses_time = model.uses_time
+        self.history = PrefixHistory(n_slots)
+        self.table = PositionTable()
 
     def keep(self, mask: NDArray[np.bool_]) -> None:
-        for name in ("prefix", "relevant", "overlap"):
-            setattr(self, name, [v for v, k in zip(getattr(self, name), mask, strict=True) if k])
+        self.history.keep(mask)
 
     def reset(self, slots: NDArray[np.int64]) -> None:
-        for slot in slots:
-            self.prefix[slot] = set()
-            self.relevant[slot] = np.empty(0, np.int64)
-            self.overlap[slot] = np.empty(0)
+        self.history.reset(slots)
 
-    def _add(self, slot: int, item: int) -> None:
-        if item in self.prefix[slot]:
-            return
-        self.prefix[slot].add(item)
-        old, new = self.relevant[slot], self.model.sessions_of(item)
-        merged = np.union1d(old, new)
-        overlap = np.zeros(len(merged))
-        overlap[np.searchsorted(merged, old)] = self.overlap[slot]
-        overlap[np.searchsorted(merged, new)] += 1.0
-        self.relevant[slot], self.overlap[slot] = merged, overlap
-
-    def scores(self, items: NDArray[np.int64]) -> torch.Tensor:
-        rows = np.empty((len(items), self.model.item_map.n_items))
-        for slot, item in enumerate(items):
-            self._add(slot, int(item))
-            rows[slot] = self.model.vote(
-                self.relevant[slot], self.overlap[slot], len(self.prefix[slot])
-            )
-        return torch.from_numpy(rows)
+    def scores(
+        self, items: NDArray[np.int64], times: NDArray[np.float64] | None = None
+    ) -> torch.Tensor:
+        """Feed one click per slot (and its time, for the models that use it)."""
+        if times is None and self.uses_time:
+            times = np.full(len(items), self.model.index_.end[-1])
+        self.history.append(np.asarray(items, dtype=np.int64), times)
+        prefix = prefix_entries(self.history, self.model.item_map.n_items)
+        return torch.from_numpy(self.model.score_prefixes(prefix, self.history.time, self.table))
 
 
 class SessionKNN:
@@ -68,89 +66,66 @@ class SessionKNN:
 
     name = "SKNN"
     PARAMS = {"k": "int", "sample_size": "int", "popularity_tiebreak": "bool"}
+    uses_time = False  # the scorer wants the time of every click
 
     def __init__(self, k: int = 100, sample_size: int = 500, popularity_tiebreak: bool = True):
         check_params(self.name, given_params(locals()), self.PARAMS)
-        if k < 1 or sample_size < 1:
-            raise ValueError(
-                f"{self.name} parameters 'k' and 'sample_size' must be >= 1, got {k}, {sample_size}"
-            )
+        self._check_sizes(k, sample_size)
         self.k = k  # neighbours that vote
         self.sample_size = sample_size  # most recent candidate sessions considered
         self.popularity_tiebreak = popularity_tiebreak
         self.item_map: ItemMap | None = None
 
+    def _check_sizes(self, k: int, sample_size: int) -> None:
+        if k < 1 or sample_size < 1:
+            raise ValueError(
+                f"{self.name} parameters 'k' and 'sample_size' must be >= 1, got {k}, {sample_size}"
+            )
+
     def fit(self, train: SessionData) -> SessionKNN:
         self.item_map = train.item_map
-        self.sessions_ = session_item_matrix(train)  # (n_sessions, n_items), binary
-        self.items_ = self.sessions_.T.tocsr()  # (n_items, n_sessions)
-        self.session_size_ = np.diff(self.sessions_.indptr).astype(np.float64)
-        ends = train.session_offsets[1:] - 1
-        self.session_end_ = train.timestamp[ends]
-        self.popularity_ = train.item_counts().astype(np.float64)
-        self._below = popularity_below(self.popularity_)
+        self.index_ = SessionIndex.fit(train)
+        self._set_popularity(train.item_counts().astype(np.float64))
         return self
 
-    def sessions_of(self, item: int) -> NDArray[np.int64]:
-        start, end = self.items_.indptr[item], self.items_.indptr[item + 1]
-        return self.items_.indices[start:end].astype(np.int64)
+    def _set_popularity(self, popularity: NDArray[np.float64]) -> None:
+        self.popularity_ = popularity
+        self._below = popularity_below(popularity)
 
-    def vote(
-        self, relevant: NDArray[np.int64], overlap: NDArray[np.float64], prefix_size: int
+    def scorer(self, n_slots: int) -> NeighbourScorer:
+        if self.item_map is None:
+            raise NotFittedError(f"{self.name}: call fit() before scoring")
+        return NeighbourScorer(self, n_slots)
+
+    def score_prefixes(
+        self, prefix: PrefixEntries, now: NDArray[np.float64], table: PositionTable
     ) -> NDArray[np.float64]:
-        """Scores of all items for one prefix, shape (n_items,).
-
-        ``relevant`` are the sessions sharing an item with the prefix and ``overlap`` how many.
-        """
-        similarity = overlap / np.sqrt(self.session_size_[relevant] * prefix_size)
-        relevant, similarity = self._neighbours(relevant, similarity)
-        return self._finish(self._gather_votes(relevant, similarity))
-
-    def _neighbours(self, relevant: NDArray[np.int64], similarity: NDArray, *aligned: NDArray):
-        """The ``k`` most similar of the ``sample_size`` most recent candidate sessions.
-
-        Returns ``relevant``, ``similarity`` and every array of ``aligned``, filtered alike.
-        """
-        arrays = (relevant, similarity, *aligned)
-        if len(relevant) > self.sample_size:
-            recent = np.argpartition(-self.session_end_[relevant], self.sample_size - 1)
-            arrays = tuple(a[recent[: self.sample_size]] for a in arrays)
-        if len(arrays[0]) > self.k:
-            top = np.argpartition(-arrays[1], self.k - 1)[: self.k]
-            arrays = tuple(a[top] for a in arrays)
-        return arrays
+        """Scores of all items after every prefix, shape (n_slots, n_items)."""
+        index = self.index_
+        overlap = candidates(prefix, np.ones(len(prefix.item)), index)
+        rows = row_of(overlap.indptr)
+        similarity = overlap.data / np.sqrt(index.size[overlap.indices] * prefix.n_distinct[rows])
+        neighbours = select_neighbours(overlap, rows, similarity, self.sample_size, self.k)
+        expanded = expand(neighbours, index)
+        votes = expanded.per_entry(neighbours.similarity)
+        return self._finish(accumulate(expanded, votes, len(prefix.length), self.item_map.n_items))
 
     def _finish(self, scores: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Items no neighbour voted for get popularity below every vote, if asked."""
+        """Items no neighbour voted for get popularity below every vote, if asked (in place)."""
         if self.popularity_tiebreak:
-            return np.where(scores > 0, scores, self._below)
+            np.copyto(scores, self._below[None, :], where=scores <= 0)
         return scores
-
-    def _gather_votes(
-        self, sessions: NDArray[np.int64], votes: NDArray[np.float64]
-    ) -> NDArray[np.float64]:
-        """Every session adds its vote to each of its items, shape (n_items,)."""
-        starts = self.sessions_.indptr[sessions]
-        lengths = self.session_size_[sessions].astype(np.int64)
-        offsets = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
-        items = self.sessions_.indices[offsets + np.arange(int(lengths.sum()))]
-        n_items = self.item_map.n_items
-        return np.bincount(items, weights=np.repeat(votes, lengths), minlength=n_items)
-
-    def scorer(self, n_slots: int) -> _SKNNScorer:
-        if self.item_map is None:
-            raise NotFittedError("SKNN: call fit() before scoring")
-        return _SKNNScorer(self, n_slots)
 
     def get_config(self) -> dict[str, Any]:
         return {key: getattr(self, key) for key in self.PARAMS}
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
-        s = self.sessions_
+        s = self.index_.sessions
         return {
             "indptr": torch.from_numpy(s.indptr.astype(np.int64)),
             "indices": torch.from_numpy(s.indices.astype(np.int64)),
-            "session_end": torch.from_numpy(self.session_end_),
+            "positions": torch.from_numpy(s.data.astype(np.float64)),
+            "session_end": torch.from_numpy(self.index_.end),
             "popularity": torch.from_numpy(self.popularity_),
         }
 
@@ -159,18 +134,15 @@ class SessionKNN:
 
     @classmethod
     def from_state(cls, config: dict[str, Any], item_map: ItemMap, tensors: dict):
-        import scipy.sparse as sp
-
         model = cls(**config)
         model.item_map = item_map
         indptr, indices = tensors["indptr"].numpy(), tensors["indices"].numpy()
-        shape = (len(indptr) - 1, item_map.n_items)
-        model.sessions_ = sp.csr_matrix((np.ones(len(indices)), indices, indptr), shape=shape)
-        model.items_ = model.sessions_.T.tocsr()
-        model.session_size_ = np.diff(indptr).astype(np.float64)
-        model.session_end_ = tensors["session_end"].numpy()
-        model.popularity_ = tensors["popularity"].numpy()
-        model._below = popularity_below(model.popularity_)
+        positions = tensors["positions"].numpy() if "positions" in tensors else None
+        if positions is None:  # saved before positions were kept; SKNN and V-SKNN ignore them
+            positions = np.ones(len(indices))
+        end = tensors["session_end"].numpy()
+        model.index_ = SessionIndex.from_arrays(indptr, indices, positions, end, item_map.n_items)
+        model._set_popularity(tensors["popularity"].numpy())
         return model
 
 
@@ -188,28 +160,6 @@ STEP_WEIGHTS = {  # weight of a neighbour whose most recent shared click is ``st
     "linear": lambda s: np.where(s <= 100, 1.0 - 0.1 * s, 0.0),
     "log": lambda s: 1.0 / np.log10(s + 1.7),
 }
-
-
-class _VSKNNScorer:
-    """Per slot: the prefix as a list of clicks."""
-
-    def __init__(self, model: VSKNN, n_slots: int) -> None:
-        self.model = model
-        self.prefix: list[list[int]] = [[] for _ in range(n_slots)]
-
-    def keep(self, mask: NDArray[np.bool_]) -> None:
-        self.prefix = [p for p, k in zip(self.prefix, mask, strict=True) if k]
-
-    def reset(self, slots: NDArray[np.int64]) -> None:
-        for slot in slots:
-            self.prefix[slot] = []
-
-    def scores(self, items: NDArray[np.int64]) -> torch.Tensor:
-        rows = np.empty((len(items), self.model.item_map.n_items))
-        for slot, item in enumerate(items):
-            self.prefix[slot].append(int(item))
-            rows[slot] = self.model.vote_prefix(self.prefix[slot])
-        return torch.from_numpy(rows)
 
 
 class VSKNN(SessionKNN):
@@ -262,34 +212,34 @@ class VSKNN(SessionKNN):
 
     def _set_item_factor(self) -> None:
         """1 + idf_weighting * log(n_sessions / support) for every item."""
-        idf = np.log(len(self.session_size_) / np.maximum(self.popularity_, 1.0))
-        self.item_factor_ = 1.0 + self.idf_weighting * idf
+        self.item_factor_ = 1.0 + self.idf_weighting * idf(self.index_.n_sessions, self.popularity_)
 
-    def scorer(self, n_slots: int) -> _VSKNNScorer:
-        if self.item_map is None:
-            raise NotFittedError("V-SKNN: call fit() before scoring")
-        return _VSKNNScorer(self, n_slots)
-
-    def vote_prefix(self, prefix: list[int]) -> NDArray[np.float64]:
-        """Scores of all items after the clicks ``prefix`` (oldest first), shape (n_items,)."""
-        n = len(prefix)
-        last_position = {item: p for p, item in enumerate(prefix, start=1)}
-        items = np.fromiter(last_position, dtype=np.int64)
-        positions = np.fromiter(last_position.values(), dtype=np.float64)
-        weights = POSITION_WEIGHTS[self.weighting](positions, n)
-        lists = [self.sessions_of(i) for i in items]
-        sessions = np.concatenate(lists)
-        owner = np.repeat(np.arange(len(items)), [len(x) for x in lists])
-        relevant, inverse = np.unique(sessions, return_inverse=True)
-        similarity = np.bincount(inverse, weights=weights[owner]) / len(items)
-        latest = np.zeros(len(relevant))
-        np.maximum.at(latest, inverse, positions[owner])
-        relevant, similarity, latest = self._neighbours(relevant, similarity, latest)
-        votes = similarity * STEP_WEIGHTS[self.weighting_score](n - latest + 1.0)
-        return self._finish(self._gather_votes(relevant, votes) * self.item_factor_)
+    def score_prefixes(
+        self, prefix: PrefixEntries, now: NDArray[np.float64], table: PositionTable
+    ) -> NDArray[np.float64]:
+        """Scores of all items after every prefix, shape (n_slots, n_items)."""
+        length = prefix.length.astype(np.float64)
+        weights = POSITION_WEIGHTS[self.weighting](prefix.position, length[prefix.slot])
+        weighted = candidates(prefix, weights, self.index_)
+        rows = row_of(weighted.indptr)
+        similarity = weighted.data / prefix.n_distinct[rows]
+        neighbours = select_neighbours(weighted, rows, similarity, self.sample_size, self.k)
+        expanded = expand(neighbours, self.index_)
+        # The prefix position of the most recent click each neighbour shares.
+        latest = segment_max(table.lookup(prefix, expanded.key, self.item_map.n_items), expanded)
+        step = length[neighbours.slot] - latest + 1.0
+        votes = neighbours.similarity * STEP_WEIGHTS[self.weighting_score](step)
+        n_slots, n_items = len(prefix.length), self.item_map.n_items
+        votes = expanded.per_entry(votes) * self.item_factor_[expanded.item]
+        return self._finish(accumulate(expanded, votes, n_slots, n_items))
 
     @classmethod
     def from_state(cls, config: dict[str, Any], item_map: ItemMap, tensors: dict) -> VSKNN:
         model = super().from_state(config, item_map, tensors)
         model._set_item_factor()
         return model
+
+
+def idf(n_sessions: int, support: NDArray[np.float64]) -> NDArray[np.float64]:
+    """log(n_sessions / support) of every item; support is the item's event count (at least 1)."""
+    return np.log(n_sessions / np.maximum(support, 1.0))
