@@ -1,11 +1,12 @@
 """Tuning with Optuna: trials in a shared storage, resume, failures, the best run on test."""
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import optuna
@@ -131,18 +132,54 @@ def test_a_second_invocation_resumes_the_study_and_stops_at_the_total(experiment
     assert tune(config, _options(experiment, tmp_path, 5, total_trials=5)).n_added == 0
 
 
-def test_a_trial_left_running_by_a_dead_worker_is_failed_on_resume(experiment, tmp_path):
-    config = load_experiment(experiment / "exp.toml")
-    tune(config, _options(experiment, tmp_path, 1))
-    storage = optuna.storages.RDBStorage(f"sqlite:///{tmp_path / 'study.db'}", heartbeat_interval=1)
-    study = optuna.load_study(study_name="s", storage=storage)
-    orphan = study.ask()  # a worker that started trial 1, sent one heartbeat and died
-    storage.record_heartbeat(orphan._trial_id)
-    time.sleep(3.1)  # longer than the grace period of twice the heartbeat interval
+def _worker(experiment, tmp_path, *options):
+    """The command line of a worker process on the study ``s`` of ``tmp_path``."""
+    command = [
+        sys.executable,
+        "-m",
+        "gru4rec_study.cli",
+        "-q",
+        "tune",
+        str(experiment / "exp.toml"),
+    ]
+    command += ["--storage", f"sqlite:///{tmp_path / 'study.db'}", "--study-name", "s"]
+    command += ["--no-final", "--out", str(tmp_path / "runs"), *options]
+    return subprocess.Popen(command, env={**os.environ, "PYTHONPATH": str(SRC)})
 
-    tune(config, _options(experiment, tmp_path, 1, heartbeat=1))
-    states = [t.state for t in _study(tmp_path).trials]
-    assert states == [TrialState.COMPLETE, TrialState.FAIL, TrialState.COMPLETE]
+
+def test_a_trial_left_running_by_a_killed_worker_is_failed_on_resume(experiment, tmp_path):
+    (tmp_path / "slow.toml").write_text("""
+model = "gru4rec"
+[fixed]
+n_epochs = 50
+layers = [8]
+n_sample = 16
+[params]
+batch_size = { type = "categorical", choices = [32] }
+""")
+    space = ["--space", str(tmp_path / "slow.toml")]
+    options = ["--model", "GRU4Rec", *space, "--trials", "1", "--heartbeat", "1"]
+    worker = _worker(experiment, tmp_path, *options)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and worker.poll() is None:
+        try:
+            if _study(tmp_path).get_trials(states=(TrialState.RUNNING,)):
+                break
+        except KeyError:  # the study is not there yet
+            pass
+        time.sleep(0.2)
+    time.sleep(1.5)  # a heartbeat or two
+    worker.kill()
+    worker.wait()
+    assert [t.state for t in _study(tmp_path).trials] == [TrialState.RUNNING]
+    time.sleep(2.5)  # past the grace period of twice the heartbeat interval
+
+    config = load_experiment(experiment / "exp.toml")
+    options = _options(experiment, tmp_path, 1, model="GRU4Rec", space=space[1], heartbeat=1)
+    result = tune(config, replace(options, overrides={"n_epochs": 1}))
+    trials = _study(tmp_path).trials
+    assert [t.state for t in trials] == [TrialState.FAIL, TrialState.COMPLETE]
+    assert [t.number for t in trials] == [0, 1] and result.n_added == 1
 
 
 def test_a_failed_trial_is_recorded_and_the_study_goes_on(experiment, tmp_path, monkeypatch):
