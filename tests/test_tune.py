@@ -131,6 +131,10 @@ def test_a_second_invocation_resumes_the_study_and_stops_at_the_total(experiment
     assert third.n_added == 1 and len(_study(tmp_path).trials) == 5
     assert tune(config, _options(experiment, tmp_path, 5, total_trials=5)).n_added == 0
 
+    final = tune(config, _options(experiment, tmp_path, 0, final=True))  # the best, on test
+    saved = json.loads((final.run.run_dir / "config.json").read_text())
+    assert final.n_added == 0 and saved["models"][0]["params"] == _study(tmp_path).best_params
+
 
 def _worker(experiment, tmp_path, *options):
     """The command line of a worker process on the study ``s`` of ``tmp_path``."""
@@ -144,7 +148,8 @@ def _worker(experiment, tmp_path, *options):
     ]
     command += ["--storage", f"sqlite:///{tmp_path / 'study.db'}", "--study-name", "s"]
     command += ["--no-final", "--out", str(tmp_path / "runs"), *options]
-    return subprocess.Popen(command, env={**os.environ, "PYTHONPATH": str(SRC)})
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, text=True)
 
 
 def test_a_trial_left_running_by_a_killed_worker_is_failed_on_resume(experiment, tmp_path):
@@ -277,7 +282,10 @@ def test_two_workers_add_their_trials_to_one_study(experiment, tmp_path):
         subprocess.Popen([*command, "--trials", str(n), "--seed", str(seed)], env=env)
         for n, seed in ((3, 1), (2, 2))
     ]
-    assert [w.wait(timeout=300) for w in workers] == [0, 0]
+    printed = [w.communicate(timeout=300)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0]
+    assert "trials added by this worker: 3;" in printed[0]
+    assert "trials added by this worker: 2;" in printed[1]
 
     trials = _study(tmp_path).trials
     assert sorted(t.number for t in trials) == [0, 1, 2, 3, 4]

@@ -236,15 +236,12 @@ def tune(
         result = evaluate(model, valid, (plan.cutoff,), ev.tie_policy, ev.batch_size)
         return float(result.metrics[plan.metric])
 
-    n_before = len(study.trials)
+    log = _TrialLog(plan, options.total_trials)
     if n_trials:
-        bar = tqdm(
+        with tqdm(
             total=n_trials, desc=f"tuning {plan.label}", unit="trial", disable=not show_progress
-        )
-        callbacks = [_TrialLog(plan, bar, options.total_trials)]
-        study.optimize(objective, n_trials=n_trials, catch=(TrainingError,), callbacks=callbacks)
-        bar.close()
-    n_added = len([t for t in study.get_trials(deepcopy=False) if t.number >= n_before])
+        ) as log.bar:
+            study.optimize(objective, n_trials=n_trials, catch=(TrainingError,), callbacks=[log])
 
     # 3. History, then the best setting on train_full and test.
     history_dir = Path(options.out_root) / "tune" / plan.study_name
@@ -253,7 +250,7 @@ def tune(
     result = TuneResult(
         plan.study_name,
         plan.storage,
-        n_added,
+        log.n_trials,
         len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))),
         None if best is None else best.value,
         None if best is None else dict(best.params),
@@ -276,8 +273,10 @@ def _best_trial(study: optuna.Study) -> FrozenTrial | None:
 class _TrialLog:
     """Optuna callback: log every trial, advance the bar, stop at the study's total."""
 
-    def __init__(self, plan: TuningPlan, bar: Any, total_trials: int | None) -> None:
-        self.plan, self.bar, self.total_trials = plan, bar, total_trials
+    def __init__(self, plan: TuningPlan, total_trials: int | None) -> None:
+        self.plan, self.total_trials = plan, total_trials
+        self.bar: Any = None  # the tqdm bar over this worker's trials
+        self.n_trials = 0  # trials this worker ran
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial) -> None:
         seconds = trial.duration.total_seconds() if trial.duration else float("nan")
@@ -298,6 +297,7 @@ class _TrialLog:
             logger.warning(
                 "trial %d %s after %.1f s: %s", trial.number, trial.state.name, seconds, error
             )
+        self.n_trials += 1
         self.bar.update(1)
         if self.total_trials is not None and n_counted(study) >= self.total_trials:
             logger.info("the study has reached %d trials", self.total_trials)
