@@ -266,20 +266,9 @@ def test_the_cli_tunes_and_prints_the_best_setting_and_the_run(experiment, tmp_p
 
 
 def test_two_workers_add_their_trials_to_one_study(experiment, tmp_path):
-    storage = f"sqlite:///{tmp_path / 'study.db'}"
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
-    command = [
-        sys.executable,
-        "-m",
-        "gru4rec_study.cli",
-        "-q",
-        "tune",
-        str(experiment / "exp.toml"),
-    ]
-    command += ["--model", "SKNN", "--space", str(experiment / "space.toml"), "--storage", storage]
-    command += ["--study-name", "s", "--no-final", "--out", str(tmp_path / "runs")]
+    space = ["--model", "SKNN", "--space", str(experiment / "space.toml")]
     workers = [
-        subprocess.Popen([*command, "--trials", str(n), "--seed", str(seed)], env=env)
+        _worker(experiment, tmp_path, *space, "--trials", str(n), "--seed", str(seed))
         for n, seed in ((3, 1), (2, 2))
     ]
     printed = [w.communicate(timeout=300)[0] for w in workers]
