@@ -1,4 +1,5 @@
-"""The command line: ``gru4rec-study demo | run | split | train | evaluate | recommend | report``.
+"""The command line: ``gru4rec-study demo | run | tune | split | train | evaluate | recommend |
+report``.
 
 This module only parses arguments, configures logging and progress bars, calls the library, and
 prints results.
@@ -38,7 +39,7 @@ from gru4rec_study.experiments import (
     run_experiment,
     shipped_experiment,
 )
-from gru4rec_study.experiments.config import ModelConfig
+from gru4rec_study.experiments.config import ModelConfig, shipped_experiments
 from gru4rec_study.experiments.models import build_model
 from gru4rec_study.models import MODELS, TrainingError, load_model, recommend
 from gru4rec_study.models.gru4rec import preset_names
@@ -101,6 +102,50 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     config = load_experiment(args.experiment)
     _print_run(run_experiment(config, args.out, args.argv, show_progress=args.progress))
+    return 0
+
+
+def _experiment_path(text: str) -> Path:
+    """An experiment file, or the name of a shipped experiment (such as rsc15)."""
+    if Path(text).is_file() or text not in shipped_experiments():
+        return Path(text)
+    return shipped_experiment(text)
+
+
+def cmd_tune(args: argparse.Namespace) -> int:
+    import optuna
+
+    from gru4rec_study.experiments.tuning import TuneOptions, tune
+
+    optuna.logging.set_verbosity(logging.ERROR)  # every trial is logged by the package
+    config = load_experiment(_experiment_path(args.experiment), prepared=args.prepared)
+    options = TuneOptions(
+        model=args.model,
+        n_trials=args.trials,
+        space=args.space,
+        metric=args.metric,
+        storage=args.storage,
+        study_name=args.study_name,
+        total_trials=args.total_trials,
+        seed=args.seed,
+        overrides=_parse_params(args.param),
+        heartbeat=args.heartbeat,
+        final=not args.no_final,
+        out_root=args.out,
+    )
+    result = tune(config, options, args.argv, show_progress=args.progress)
+    print(f"Study {result.study_name} ({result.storage})")
+    print(
+        f"  trials added by this worker: {result.n_added}; complete in the study:"
+        f" {result.n_complete}"
+    )
+    if result.best_params is not None:
+        print(f"  best {options.metric} on train_valid: {result.best_value:.4f}")
+        print(f"  best parameters: {json.dumps(result.best_params)}")
+    print(f"  history: {result.history_dir}")
+    if result.run is not None:
+        print()
+        _print_run(result.run)
     return 0
 
 
@@ -215,6 +260,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("experiment", type=Path)
     p.add_argument("--out", default="runs", help="folder for the run directory (default: runs)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "tune",
+        help="tune one model with Optuna on train_tr -> train_valid, then run the best on test",
+    )
+    p.add_argument("experiment", help="experiment TOML file, or a shipped one (such as rsc15)")
+    p.add_argument("--model", required=True, help="label or kind of the model to tune")
+    p.add_argument("--trials", type=int, required=True, help="trials this worker adds")
+    p.add_argument("--total-trials", type=int, help="stop once the study holds this many trials")
+    p.add_argument("--space", help="space TOML file or shipped space (default: by model/loss)")
+    p.add_argument("--metric", default="mrr@20", help="objective, maximised (default: mrr@20)")
+    p.add_argument("--storage", help="Optuna storage URL (default: sqlite under OUT/tune/)")
+    p.add_argument("--study-name", help="default: EXPERIMENT-MODEL-SPACE")
+    p.add_argument("--seed", type=int, help="sampler seed of this worker (default: experiment's)")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="fixed model parameter on top of the space (repeatable), e.g. --param n_epochs=5",
+    )
+    p.add_argument("--prepared", help="prepared data directory, instead of the experiment's")
+    p.add_argument(
+        "--heartbeat",
+        type=int,
+        default=60,
+        help="seconds between heartbeats; a running trial silent for twice this long is failed",
+    )
+    p.add_argument("--no-final", action="store_true", help="tune only; no run on test")
+    p.add_argument("--out", default="runs", help="folder for the run directory (default: runs)")
+    p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("report", help="write tables and figures of a run directory")
     p.add_argument("run_dir", type=Path)

@@ -271,8 +271,12 @@ def _check_models(config: ExperimentConfig, source: str) -> None:
         labels.add(label)
 
 
-def load_experiment(path: str | Path) -> ExperimentConfig:
-    """Read and check an experiment TOML file."""
+def load_experiment(path: str | Path, prepared: str | Path | None = None) -> ExperimentConfig:
+    """Read and check an experiment TOML file.
+
+    ``prepared`` replaces the file's data paths by a prepared directory (relative to the
+    current directory), as for a shipped experiment whose own path does not fit.
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such experiment file")
@@ -280,9 +284,18 @@ def load_experiment(path: str | Path) -> ExperimentConfig:
         values = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    if prepared is not None:
+        data = {k: v for k, v in values.get("data", {}).items() if k not in PATH_KEYS}
+        values = {**values, "data": {**data, "prepared": str(Path(prepared).resolve())}}
     return parse_experiment(values, str(path), path.resolve().parent)
 
 
 def shipped_experiment(name: str = "demo") -> Path:
     """Path of an experiment file shipped with the package."""
     return Path(str(resources.files("gru4rec_study.experiments") / f"{name}.toml"))
+
+
+def shipped_experiments() -> list[str]:
+    """Names of the experiment files shipped with the package."""
+    root = resources.files("gru4rec_study.experiments")
+    return sorted(p.name.removesuffix(".toml") for p in root.iterdir() if p.name.endswith(".toml"))
