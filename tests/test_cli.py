@@ -396,3 +396,26 @@ params = {{ n_epochs = 1, layers = [8], n_sample = 32, batch_size = 16 }}
     assert (run_dir / "models" / "GRU4Rec@seed-2" / "weights.pt").is_file()
     markov = json.loads((run_dir / "results.json").read_text())["models"]["Markov"]
     assert "metrics_per_seed" not in markov  # deterministic models run once
+
+
+def test_run_takes_a_shipped_name_and_a_prepared_directory(tmp_path, slice_files, capsys):
+    prepared = tmp_path / "prepared"
+    prepared.mkdir()
+    for name, part in (
+        ("train_full.tsv", "train_full"),
+        ("test.tsv", "test"),
+        ("train_tr.tsv", "train_full"),
+        ("train_valid.tsv", "test"),
+    ):
+        (prepared / name).write_bytes(slice_files[part].read_bytes())
+    experiment = _write_experiment(
+        tmp_path, '[data]\ntrain = "gone.tsv"\ntest = "gone.tsv"\n[[models]]\nkind = "popularity"\n'
+    )
+    out = tmp_path / "r"
+    assert _cli("run", str(experiment), "--prepared", str(prepared), "--out", str(out)) == 0
+    (run_dir,) = out.iterdir()
+    inputs = json.loads((run_dir / "inputs.json").read_text())
+    assert inputs["train"]["path"] == str(prepared / "train_full.tsv")
+    capsys.readouterr()
+    assert _cli("run", "rsc15", "--prepared", str(tmp_path / "nothere"), "--out", str(out)) == 2
+    assert "nothere" in capsys.readouterr().err

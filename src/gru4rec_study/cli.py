@@ -100,7 +100,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    config = load_experiment(args.experiment)
+    config = load_experiment(_experiment_path(args.experiment), prepared=args.prepared)
     _print_run(run_experiment(config, args.out, args.argv, show_progress=args.progress))
     return 0
 
@@ -257,7 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("run", help="run an experiment TOML file into a new run directory")
-    p.add_argument("experiment", type=Path)
+    p.add_argument("experiment", help="experiment TOML file, or a shipped one (such as rsc15)")
+    p.add_argument(
+        "--prepared",
+        help="a directory written by `prepare`, replacing the experiment's data (such as"
+        " prepared/rsc15 for the shipped rsc15 experiment)",
+    )
     p.add_argument("--out", default="runs", help="folder for the run directory (default: runs)")
     p.set_defaults(func=cmd_run)
 
