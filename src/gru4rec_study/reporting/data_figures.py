@@ -15,8 +15,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib import ticker  # noqa: E402
 
-from gru4rec_study.reporting.figures import save_figure  # noqa: E402
+from gru4rec_study.reporting.figures import plain_log_labels, save_figure  # noqa: E402
 
 PARTS = ("train", "test")
 
@@ -44,16 +45,17 @@ def plot_session_lengths(data: dict[str, Any], out_dir: Path) -> list[Path]:
             counts / counts.sum(),
             marker="o",
             ms=3,
-            drawstyle="steps-mid",
             label=f"{part} ({int(counts.sum())} sessions, mean length"
             f" {(lengths * counts).sum() / counts.sum():.2f})",
         )
     ax.set_yscale("log")
     ax.set_xscale("log")
+    plain_log_labels(ax.xaxis, ax.yaxis)
+    ax.xaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
     ax.set_xlabel("session length (events, log scale)")
     ax.set_ylabel("share of sessions (log scale)")
     ax.set_title("Session-length distribution")
-    ax.grid(alpha=0.3, which="both")
+    ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     return save_figure(fig, out_dir, "session_lengths")
 
@@ -74,10 +76,11 @@ def plot_item_popularity(data: dict[str, Any], out_dir: Path) -> list[Path]:
             support,
             label=f"{part} ({len(support)} items; top 1% hold {share:.0f}% of the events)",
         )
+    plain_log_labels(ax.xaxis, ax.yaxis)
     ax.set_xlabel("item rank by support (log scale)")
     ax.set_ylabel("events with the item (log scale)")
     ax.set_title("Item popularity")
-    ax.grid(alpha=0.3, which="both")
+    ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     return save_figure(fig, out_dir, "item_popularity")
 

@@ -16,6 +16,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib import ticker  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from gru4rec_study.reporting.formats import metric_value  # noqa: E402
@@ -35,6 +36,13 @@ def save_figure(fig: Figure, out_dir: Path, name: str) -> list[Path]:
         paths.append(path)
     plt.close(fig)
     return paths
+
+
+def plain_log_labels(*axes: matplotlib.axis.Axis) -> None:
+    """Label log axes 0.01, 1, 100 rather than in mathtext (much faster to draw)."""
+    for axis in axes:
+        axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.set_minor_formatter(ticker.NullFormatter())
 
 
 def _number(value: float | None) -> float:
@@ -160,10 +168,11 @@ def plot_accuracy_vs_time(results: dict[str, Any], out_dir: Path) -> list[Path]:
         for model, s, v in zip(models, seconds, values, strict=True):
             ax.annotate(model, (s, v), textcoords="offset points", xytext=(4, 4), fontsize="small")
         ax.set_xscale("log")
+        plain_log_labels(ax.xaxis)
         ax.set_xlim(seconds.min() / 4, seconds.max() * 8)  # room for the labels
         ax.set_xlabel("training time (seconds, log scale)")
         ax.set_ylabel(metric)
-        ax.grid(alpha=0.3, which="both")
-        ax.margins(y=0.15)
+        ax.grid(alpha=0.3)
+        ax.set_ylim(0, np.nanmax(values) * 1.15 if np.isfinite(values).any() else 1)
     fig.suptitle("Accuracy against training time")
     return save_figure(fig, out_dir, "accuracy_vs_time")
