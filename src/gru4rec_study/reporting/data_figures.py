@@ -81,7 +81,7 @@ def plot_item_popularity(data: dict[str, Any], out_dir: Path) -> list[Path]:
     ax.set_ylabel("events with the item (log scale)")
     ax.set_title("Item popularity")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
+    ax.legend(fontsize="small", loc="lower left")
     return save_figure(fig, out_dir, "item_popularity")
 
 
