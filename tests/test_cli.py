@@ -326,6 +326,9 @@ def test_demo_runs_end_to_end_on_the_bundled_data(tmp_path, capsys):
     assert (run_dir / "figures" / "mrr_at_k.png").is_file()
     results = json.loads((run_dir / "results.json").read_text())
     assert results["n_events"] == 10152
+    assert printed.rstrip().endswith(f"Report: {run_dir / 'report.html'}")
+    html = (run_dir / "report.html").read_text()
+    assert 'id="fig-session_lengths"' in html and 'id="fig-training_loss"' in html
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,6 @@ import dataclasses
 import json
 import logging
 import math
-import os
 import sys
 import tomllib
 from collections.abc import Sequence
@@ -43,6 +42,7 @@ from gru4rec_study.experiments.config import ModelConfig, shipped_experiments
 from gru4rec_study.experiments.models import build_model
 from gru4rec_study.models import MODELS, TrainingError, load_model, recommend
 from gru4rec_study.models.gru4rec import preset_names
+from gru4rec_study.progress import progress_wanted
 from gru4rec_study.reporting import results_table, write_report
 
 logger = logging.getLogger("gru4rec_study.cli")
@@ -76,13 +76,14 @@ def _add_columns(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--time-column", default="Time", help="timestamp column")
 
 
-def _print_run(result) -> None:
+def _print_run(result) -> dict[str, Path]:
     paths = write_report(result.run_dir)
     print(paths["table"].read_text(), end="")
     print(f"\nRun directory: {result.run_dir}")
     figures = sorted(str(p) for name, p in paths.items() if name.endswith(".png"))
     if figures:
         print("Figures: " + ", ".join(figures))
+    return paths
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -95,7 +96,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             for m in config.models
         )
         config = dataclasses.replace(config, models=models)
-    _print_run(run_experiment(config, args.out, args.argv, show_progress=args.progress))
+    paths = _print_run(run_experiment(config, args.out, args.argv, show_progress=args.progress))
+    print(f"Report: {paths['html']}")
     return 0
 
 
@@ -152,8 +154,8 @@ def cmd_tune(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     paths = write_report(args.run_dir)
     print(paths["table"].read_text(), end="")
-    for name, path in sorted(paths.items()):
-        print(f"{name}: {path}")
+    print("\nWrote: " + ", ".join(p.name for name, p in paths.items() if name != "html"))
+    print(f"Report: {paths['html']}")
     return 0
 
 
@@ -297,7 +299,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs", help="folder for the run directory (default: runs)")
     p.set_defaults(func=cmd_tune)
 
-    p = sub.add_parser("report", help="write tables and figures of a run directory")
+    p = sub.add_parser(
+        "report",
+        help="write tables (Markdown, LaTeX, CSV), figures (PNG, SVG) and a self-contained"
+        " report.html from a run directory alone",
+    )
     p.add_argument("run_dir", type=Path)
     p.set_defaults(func=cmd_report)
 
@@ -378,7 +384,7 @@ def _configure_logging(args: argparse.Namespace) -> None:
     ]
     package_logger.addHandler(handler)
     package_logger.setLevel(level)
-    args.progress = not args.quiet and not os.environ.get("CI") and sys.stderr.isatty()
+    args.progress = progress_wanted(args.quiet)  # off with -q, in CI and when stderr is no TTY
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,6 +1,6 @@
 """Full-ranking next-item evaluation with an explicit tie policy."""
 
-from gru4rec_study.evaluation.metrics import metric_values
+from gru4rec_study.evaluation.metrics import metric_curves, metric_values
 from gru4rec_study.evaluation.protocol import DEFAULT_CUTOFFS, EvaluationResult, evaluate
 from gru4rec_study.evaluation.ranking import TIE_POLICIES, target_ranks
 from gru4rec_study.evaluation.sampled import SampledEvaluation
@@ -15,6 +15,7 @@ __all__ = [
     "paired_test",
     "significance_table",
     "evaluate",
+    "metric_curves",
     "metric_values",
     "target_ranks",
 ]

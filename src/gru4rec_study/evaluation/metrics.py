@@ -31,3 +31,18 @@ def metric_values(ranks: NDArray[np.float64], cutoffs: list[int] | tuple[int, ..
         for name in METRICS:
             values[f"{name}@{cutoff}"] = float(per_event[name].mean()) if len(ranks) else None
     return values
+
+
+def metric_curves(ranks: NDArray[np.float64], max_cutoff: int) -> dict[str, list[float | None]]:
+    """Every metric at every K = 1..``max_cutoff``: ``{"Recall": [value at K=1, ...], ...}``.
+
+    The value at K is exactly ``metric_values(ranks, [K])``; with no events every value is None.
+    """
+    if max_cutoff < 1:
+        raise ValueError(f"max_cutoff must be at least 1, got {max_cutoff}")
+    curves: dict[str, list[float | None]] = {name: [] for name in METRICS}
+    for cutoff in range(1, max_cutoff + 1):
+        values = metric_values(ranks, [cutoff])
+        for name in METRICS:
+            curves[name].append(values[f"{name}@{cutoff}"])
+    return curves

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from numpy.typing import NDArray
-from tqdm.auto import tqdm
 
 from gru4rec_study.data.batching import session_parallel_steps
 from gru4rec_study.data.sessions import SessionData
@@ -23,6 +22,7 @@ from gru4rec_study.evaluation.metrics import metric_values
 from gru4rec_study.evaluation.ranking import TiePolicy, check_tie_policy, target_ranks
 from gru4rec_study.evaluation.sampled import NegativeSampler, SampledEvaluation, sampled_ranks
 from gru4rec_study.models.base import feed
+from gru4rec_study.progress import progress
 
 logger = logging.getLogger(__name__)
 
@@ -172,13 +172,7 @@ def evaluate(
     items = torch.from_numpy(test.item_idx.astype(np.int64))
 
     started = time.perf_counter()
-    bar = tqdm(
-        total=n_events,
-        desc=f"evaluating {model.name}",
-        unit="ev",
-        disable=not show_progress,
-        leave=False,
-    )
+    bar = progress(desc=f"evaluating {model.name}", total=n_events, unit="ev", show=show_progress)
     for scores, positions in _scored_steps(model, test, batch_size) if n_events else ():
         targets = items[positions].to(scores.device)
         events = positions - session_of[positions] - 1

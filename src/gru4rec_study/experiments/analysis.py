@@ -6,14 +6,18 @@ from typing import Any
 
 from gru4rec_study.evaluation import EvaluationResult, bootstrap_ci, significance_table
 from gru4rec_study.evaluation.statistics import per_event_values
+from gru4rec_study.progress import progress
 
 
 def confidence_intervals(
-    result: EvaluationResult, n_resamples: int, seed: int
+    result: EvaluationResult, n_resamples: int, seed: int, show_progress: bool = False
 ) -> dict[str, list[float] | None]:
     """95% bootstrap interval (over sessions) of every metric of ``result``."""
     intervals = {}
-    for metric in result.metrics:
+    bar = progress(
+        result.metrics, desc=f"bootstrap {result.model}", unit="metric", show=show_progress
+    )
+    for metric in bar:
         values = per_event_values(result.ranks, metric)
         ci = bootstrap_ci(values, result.session_index, n_resamples, seed=seed)
         intervals[metric] = list(ci) if ci is not None else None

@@ -23,7 +23,10 @@ def build_model(spec: ModelConfig, seed: int, show_progress: bool = False) -> Re
     if spec.preset is not None:
         raise ValueError(f"model kind {spec.kind!r} has no presets")
     check_params(MODELS[kind].name, params, MODELS[kind].PARAMS)
-    return MODELS[kind](**params)
+    model = MODELS[kind](**params)
+    if hasattr(model, "show_progress"):  # the baselines whose fitting has a long loop
+        model.show_progress = show_progress
+    return model
 
 
 def model_label(spec: ModelConfig, model: Recommender) -> str:

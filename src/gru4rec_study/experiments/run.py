@@ -2,9 +2,11 @@
 
 The run directory holds everything needed to reproduce and report the run: ``config.json`` (the
 resolved experiment), ``command.txt``, ``environment.json`` (package versions, git commit,
-machine), ``inputs.json`` (input files and their SHA-256), ``data.json`` (sizes and every
-removal), ``training_log.json`` (loss, seconds and events per second of every epoch),
-``results.json`` (every metric of every model, the tie policy, event counts), ``ranks.tsv.gz``
+machine), ``inputs.json`` (input files and their SHA-256), ``data.json`` (sizes, every
+removal, and the session-length and item-support histograms of train and test),
+``training_log.json`` (loss, seconds and events per second of every epoch),
+``results.json`` (every metric of every model, Recall/MRR/NDCG at every K up to the largest
+cutoff, training and evaluation seconds, the tie policy, event counts), ``ranks.tsv.gz``
 (the rank of every test event under every model) and the saved models. Tables and figures are
 made from these files by :mod:`gru4rec_study.reporting`.
 """
@@ -28,7 +30,7 @@ from gru4rec_study.data import bundled_dataset, encode_sessions, read_events, sp
 from gru4rec_study.data.events import EventColumns
 from gru4rec_study.data.preprocess import filter_events
 from gru4rec_study.data.sessions import SessionData
-from gru4rec_study.evaluation import EvaluationResult, SampledEvaluation, evaluate
+from gru4rec_study.evaluation import EvaluationResult, SampledEvaluation, evaluate, metric_curves
 from gru4rec_study.experiments.analysis import (
     confidence_intervals,
     sampled_comparison,
@@ -42,6 +44,7 @@ from gru4rec_study.experiments.config import (
 )
 from gru4rec_study.experiments.models import build_model, model_label
 from gru4rec_study.experiments.provenance import file_sha256, git_state, machine, package_versions
+from gru4rec_study.progress import progress
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +64,15 @@ def _resolve_input(value: str) -> Path:
     return Path(value)
 
 
+def _histogram(values: np.ndarray, value_name: str, count_name: str) -> dict[str, list[int]]:
+    """The distinct values and how often each occurs, ascending: compact for any data size."""
+    distinct, counts = np.unique(values, return_counts=True)
+    return {value_name: distinct.tolist(), count_name: counts.tolist()}
+
+
 def _session_stats(data: SessionData) -> dict[str, Any]:
     lengths = data.session_lengths
+    support = np.bincount(data.item_idx, minlength=data.n_items)
     return {
         "n_events": data.n_events,
         "n_sessions": data.n_sessions,
@@ -70,6 +80,8 @@ def _session_stats(data: SessionData) -> dict[str, Any]:
         "n_prediction_events": data.n_prediction_events,
         "mean_session_length": float(lengths.mean()) if len(lengths) else None,
         "max_session_length": int(lengths.max()) if len(lengths) else None,
+        "session_length_histogram": _histogram(lengths, "length", "n_sessions"),
+        "item_support_histogram": _histogram(support[support > 0], "support", "n_items"),
     }
 
 
@@ -180,11 +192,12 @@ def _fit_and_evaluate(model, spec, train, test, config, show_progress, run_dir):
     result.model = label
     intervals = None
     if ev.bootstrap_resamples:
-        intervals = confidence_intervals(result, ev.bootstrap_resamples, config.seed)
+        intervals = confidence_intervals(result, ev.bootstrap_resamples, config.seed, show_progress)
     entry = {
         "kind": spec.kind,
         "metrics": result.metrics,
         "metrics_ci95": intervals,
+        "curves": metric_curves(result.ranks, max(ev.cutoffs)),  # value at K = 1..max cutoff
         "sampled_metrics": result.sampled_metrics,
         "beyond_accuracy": result.beyond_accuracy,
         "n_events": result.n_events,
@@ -272,7 +285,9 @@ def run_experiment(
     evaluations: dict[str, EvaluationResult] = {}
     model_results: dict[str, Any] = {}
     training_log: dict[str, Any] = {}
+    bar = progress(total=len(models), desc="models", unit="model", show=show_progress)
     for i, (spec, model) in enumerate(zip(config.models, models, strict=True), start=1):
+        bar.set_description(f"model {i}/{len(models)}: {model_label(spec, model)}")
         logger.info("model %d of %d: %s", i, len(models), model_label(spec, model))
         result, entry = _fit_and_evaluate(model, spec, train, test, config, show_progress, run_dir)
         evaluations[result.model] = result
@@ -280,6 +295,8 @@ def run_experiment(
         training_log[result.model] = getattr(model, "training_log_", [])
         if config.seeds and spec.kind.lower() == "gru4rec":
             _other_seeds(spec, entry, training_log, train, test, config, show_progress, run_dir)
+        bar.update()
+    bar.close()
     _write_json(run_dir / "training_log.json", training_log)
 
     # 3. Results and per-event ranks (tables and figures come from reporting, which reads them).

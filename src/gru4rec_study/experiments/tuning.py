@@ -28,7 +28,6 @@ from typing import Any
 import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
-from tqdm.auto import tqdm
 
 from gru4rec_study.evaluation import evaluate
 from gru4rec_study.experiments.config import ConfigError, ExperimentConfig, ModelConfig
@@ -36,6 +35,7 @@ from gru4rec_study.experiments.models import build_model, model_label
 from gru4rec_study.experiments.run import RunResult, load_data, run_experiment
 from gru4rec_study.experiments.spaces import SearchSpace, check_space, default_space, load_space
 from gru4rec_study.models import TrainingError
+from gru4rec_study.progress import progress
 
 logger = logging.getLogger(__name__)
 
@@ -238,8 +238,8 @@ def tune(
 
     log = _TrialLog(plan, options.total_trials)
     if n_trials:
-        with tqdm(
-            total=n_trials, desc=f"tuning {plan.label}", unit="trial", disable=not show_progress
+        with progress(
+            total=n_trials, desc=f"tuning {plan.label}", unit="trial", show=show_progress
         ) as log.bar:
             study.optimize(objective, n_trials=n_trials, catch=(TrainingError,), callbacks=[log])
 

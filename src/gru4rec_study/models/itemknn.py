@@ -16,6 +16,7 @@ import scipy.sparse as sp
 
 from gru4rec_study.data.sessions import SessionData
 from gru4rec_study.models.item_to_item import ItemToItemModel
+from gru4rec_study.progress import progress
 from gru4rec_study.validation import given_params
 
 
@@ -29,7 +30,7 @@ def session_item_matrix(train: SessionData) -> sp.csr_matrix:
 
 
 def item_similarities(
-    train: SessionData, n_neighbors: int, alpha: float, lmbd: float
+    train: SessionData, n_neighbors: int, alpha: float, lmbd: float, show_progress: bool = False
 ) -> sp.csr_matrix:
     """The kept similarities, shape (n_items, n_items), zero diagonal."""
     sessions = session_item_matrix(train)
@@ -39,14 +40,20 @@ def item_similarities(
     rows, cols, data = co.row[off_diagonal], co.col[off_diagonal], co.data[off_diagonal]
     data = data / (support[rows] ** alpha * support[cols] ** (1.0 - alpha) + lmbd)
     sims = sp.csr_matrix((data, (rows, cols)), shape=co.shape)
-    return keep_top(sims, n_neighbors)
+    return keep_top(sims, n_neighbors, show_progress)
 
 
-def keep_top(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+def keep_top(matrix: sp.csr_matrix, k: int, show_progress: bool = False) -> sp.csr_matrix:
     """Keep the ``k`` largest entries of every row."""
     matrix = matrix.tocsr()
     keep = np.zeros(len(matrix.data), dtype=bool)
-    for row in range(matrix.shape[0]):
+    rows = progress(
+        range(matrix.shape[0]),
+        desc=f"keeping the top {k} per item",
+        unit="item",
+        show=show_progress,
+    )
+    for row in rows:
         start, end = matrix.indptr[row], matrix.indptr[row + 1]
         if end - start <= k:
             keep[start:end] = True
@@ -89,4 +96,4 @@ class ItemKNN(ItemToItemModel):
         return self.matrix_
 
     def build_matrix(self, train: SessionData) -> sp.csr_matrix:
-        return item_similarities(train, self.n_neighbors, self.alpha, self.lmbd)
+        return item_similarities(train, self.n_neighbors, self.alpha, self.lmbd, self.show_progress)

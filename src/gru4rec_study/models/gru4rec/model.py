@@ -17,7 +17,6 @@ from typing import Any
 import numpy as np
 import torch
 from numpy.typing import NDArray
-from tqdm.auto import tqdm
 
 from gru4rec_study.data.batching import session_parallel_steps
 from gru4rec_study.data.sessions import ItemMap, SessionData
@@ -26,6 +25,7 @@ from gru4rec_study.models.gru4rec.config import GRU4RecConfig
 from gru4rec_study.models.gru4rec.network import GRU4RecNetwork
 from gru4rec_study.models.gru4rec.trainer import TrainingStep
 from gru4rec_study.models.io import save_model_files
+from gru4rec_study.progress import progress
 
 logger = logging.getLogger(__name__)
 
@@ -134,12 +134,11 @@ class GRU4Rec:
         total_loss = torch.zeros((), dtype=torch.float64, device=network.device)
         n_events, n_batches = 0, 0
         state = None
-        bar = tqdm(
+        bar = progress(
+            desc=f"GRU4Rec epoch {epoch}/{cfg.n_epochs}",
             total=train.n_prediction_events,
-            desc=f"GRU4Rec epoch {epoch}",
             unit="ev",
-            disable=not self.show_progress,
-            leave=False,
+            show=self.show_progress,
         )
         started = time.perf_counter()
         for step in session_parallel_steps(train.session_offsets, cfg.batch_size, min_slots):
