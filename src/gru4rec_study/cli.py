@@ -83,6 +83,7 @@ def _print_run(result) -> dict[str, Path]:
     figures = sorted(str(p) for name, p in paths.items() if name.endswith(".png"))
     if figures:
         print("Figures: " + ", ".join(figures))
+    print(f"Report: {paths['html']}")
     return paths
 
 
@@ -96,8 +97,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             for m in config.models
         )
         config = dataclasses.replace(config, models=models)
-    paths = _print_run(run_experiment(config, args.out, args.argv, show_progress=args.progress))
-    print(f"Report: {paths['html']}")
+    _print_run(run_experiment(config, args.out, args.argv, show_progress=args.progress))
     return 0
 
 
