@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 import polars as pl
 
@@ -54,22 +55,44 @@ class FilterReport:
         )
 
 
-def _apply(
-    events: pl.DataFrame,
-    keep: pl.Expr,
-    step: str,
-    counts: tuple[int, int, int],
-    report: FilterReport,
-    source: str,
-) -> tuple[pl.DataFrame, tuple[int, int, int]]:
-    kept = events.filter(keep)
-    after = _counts(kept)
-    report.add(step, counts, after)
-    if kept.height == 0:
-        raise DataError(
-            f"{source}: the filter step '{step}' left no events (removed: {report.describe()})"
-        )
-    return kept, after
+def _codes(events: pl.DataFrame, column: str) -> tuple[np.ndarray, int]:
+    """Dense int64 codes of a column and their number; runs when its values are contiguous."""
+    n_unique = events[column].n_unique()
+    runs = events.select(pl.col(column).rle_id()).to_series()
+    if int(runs[-1]) + 1 == n_unique:
+        return runs.to_numpy().astype(np.int64), n_unique
+    dense = events.select(pl.col(column).rank("dense")).to_series().to_numpy()
+    return dense.astype(np.int64) - 1, n_unique
+
+
+class _Filter:
+    """Keeps the surviving rows as an index array, so each step is a few numpy passes."""
+
+    def __init__(self, events: pl.DataFrame, report: FilterReport, source: str) -> None:
+        self.sessions, self.n_sessions = _codes(events, "session_id")
+        self.items, self.n_items = _codes(events, "item_id")
+        self.alive = np.arange(events.height)
+        self.report, self.source = report, source
+        self.counts = (events.height, self.n_sessions, self.n_items)
+
+    def _count(self) -> tuple[int, int, int]:
+        sessions = np.bincount(self.sessions[self.alive], minlength=self.n_sessions)
+        items = np.bincount(self.items[self.alive], minlength=self.n_items)
+        return len(self.alive), int(np.count_nonzero(sessions)), int(np.count_nonzero(items))
+
+    def keep_frequent(self, codes: np.ndarray, n_codes: int, minimum: int, step: str) -> int:
+        """Drop rows whose code occurs fewer than ``minimum`` times; return rows dropped."""
+        live = codes[self.alive]
+        self.alive = self.alive[np.bincount(live, minlength=n_codes)[live] >= minimum]
+        after = self._count()
+        self.report.add(step, self.counts, after)
+        dropped, self.counts = self.counts[0] - after[0], after
+        if after[0] == 0:
+            raise DataError(
+                f"{self.source}: the filter step '{step}' left no events"
+                f" (removed: {self.report.describe()})"
+            )
+        return dropped
 
 
 def filter_frame(
@@ -91,23 +114,29 @@ def filter_frame(
         When a step leaves no events; the message names the step and every removal so far.
     """
     report = report or FilterReport()
+    if events.height == 0:
+        raise DataError(f"{source}: no events to filter")
+    state = _Filter(events, report, source)
     session_step = f"session length >= {min_session_length}"
     item_step = f"item support >= {min_item_support}"
-    long_enough = pl.len().over("session_id") >= min_session_length
-    supported = pl.len().over("item_id") >= min_item_support
-    counts = _counts(events)
+    n_pass = 0
     while True:
-        n_before = events.height
-        events, counts = _apply(events, long_enough, session_step, counts, report, source)
-        events, counts = _apply(events, supported, item_step, counts, report, source)
+        n_pass += 1
+        label = f"pass {n_pass}: " if fixed_point else ""
+        sessions = (state.sessions, state.n_sessions, min_session_length)
+        items = (state.items, state.n_items, min_item_support)
+        dropped = state.keep_frequent(*sessions, label + session_step)
+        dropped += state.keep_frequent(*items, label + item_step)
         if not fixed_point:
-            events, counts = _apply(events, long_enough, session_step, counts, report, source)
+            state.keep_frequent(*sessions, session_step)
             break
-        if events.height == n_before:
+        if dropped == 0:
             break
     for step in report.steps:
         if step["events_removed"]:
             logger.info("%s: '%s' removed %d events", source, step["step"], step["events_removed"])
+    if len(state.alive) < events.height:
+        events = events[state.alive]
     return events, report
 
 

@@ -22,26 +22,26 @@ MS_PER_DAY = 86_400_000
 # Epoch seconds below 1e11 reach the year 5138; milliseconds below 1e14 the year 5138 too.
 SECONDS_LIMIT = 1e11
 MILLISECONDS_LIMIT = 1e14
+SAMPLE_SIZE = 10_000  # values that decide a column's format and unit
+_ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _DATE_ONLY = re.compile(r"^\s*\d{4}-\d{2}-\d{2}\s*$")
 
 
-def _check_parsed(parsed: pl.Series, raw: pl.Series, column: str, source: str) -> None:
-    bad = parsed.is_null() & raw.is_not_null()
-    if bad.any():
-        first = raw.filter(bad)[0]
-        raise DataError(
-            f"{source}: column {column!r}: {int(bad.sum())} value(s) are not times in the format"
-            f" of the first value {raw.drop_nulls()[0]!r}; the first is {first!r}"
-        )
+def check_parsed(parsed: pl.Series, raw: pl.Series, column: str, source: str) -> None:
+    """Raise a :class:`DataError` naming the first raw value that did not convert."""
     if raw.null_count():
         raise DataError(f"{source}: column {column!r} has {raw.null_count()} empty value(s)")
+    bad = parsed.is_null()
+    if bad.any():
+        raise DataError(
+            f"{source}: column {column!r}: {int(bad.sum())} value(s) are not times in the format"
+            f" of the first value {raw[0]!r}; the first is {raw.filter(bad)[0]!r}"
+        )
 
 
-def _numbers_to_ms(values: pl.Series, column: str, source: str) -> pl.Series:
-    """Epoch seconds or milliseconds (told apart by magnitude) as int64 milliseconds."""
-    if values.len() == 0:
-        return values.cast(pl.Int64)
-    largest = float(values.abs().max())  # type: ignore[arg-type]
+def _number_unit(largest: float, column: str, source: str) -> int:
+    """Milliseconds per unit of epoch numbers, told apart by magnitude."""
     if largest >= MILLISECONDS_LIMIT:
         raise DataError(
             f"{source}: column {column!r} has values up to {largest:.0f}, too large for epoch"
@@ -53,60 +53,80 @@ def _numbers_to_ms(values: pl.Series, column: str, source: str) -> pl.Series:
             source,
             column,
         )
-        return values.round(0).cast(pl.Int64) if values.dtype.is_float() else values.cast(pl.Int64)
-    if values.dtype.is_float():
-        return (values * MS_PER_SECOND).round(0).cast(pl.Int64)
-    return values.cast(pl.Int64) * MS_PER_SECOND
+        return 1
+    return MS_PER_SECOND
 
 
-def _strings_to_ms(values: pl.Series, column: str, source: str) -> pl.Series:
-    """ISO-8601 date-times (zone optional, naive ones read as UTC) or dates, as milliseconds."""
-    first = values.drop_nulls()
-    if first.len() == 0:
-        raise DataError(f"{source}: column {column!r} has no values")
-    if _DATE_ONLY.match(first[0]):
+def _numbers(numbers: pl.Expr, sample: pl.Series, is_float: bool, column: str, source: str):
+    largest = float(sample.abs().max() or 0)  # type: ignore[arg-type]
+    scale = _number_unit(largest, column, source)
+    if is_float:
+        return (numbers.cast(pl.Float64) * scale).round(0).cast(pl.Int64)
+    return numbers.cast(pl.Int64) * scale
+
+
+def _dates(first: str, column: str, source: str, dates_ok: bool) -> pl.Expr:
+    if _DATE_ONLY.match(first) and not dates_ok:
         logger.warning(
             "%s: column %r holds dates only (no time of day); events of one day keep the order"
             " of the file",
             source,
             column,
         )
-    text = values.str.strip_chars().str.strip_suffix(" UTC")
-    try:
+    text = pl.col(column)
+    if _ISO_Z.match(first):
+        # The RSC15 layout: a fixed format parses faster than an inferred one.
+        parsed = text.str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_unit="ms", strict=False)
+    else:
+        text = text.str.strip_chars().str.strip_suffix(" UTC")
         parsed = text.str.to_datetime(time_unit="ms", time_zone="UTC", strict=False)
-    except pl.exceptions.PolarsError as exc:
-        raise DataError(f"{source}: column {column!r} is not a time column ({exc})") from exc
-    _check_parsed(parsed, values, column, source)
-    return parsed.cast(pl.Int64)
+    return parsed.dt.epoch("ms")
 
 
-def to_milliseconds(values: pl.Series, column: str, source: str) -> pl.Series:
-    """Convert a raw time column to int64 milliseconds since the epoch.
+def time_expression(sample: pl.Series, column: str, source: str, dates_ok: bool = False) -> pl.Expr:
+    """An expression that converts ``pl.col(column)`` to int64 epoch milliseconds.
 
     Parameters
     ----------
-    values
-        Numbers (epoch seconds, or milliseconds when the values are 1e11 or larger) or text
-        (numbers as text, ISO-8601 date-times, ``YYYY-MM-DD`` dates).
+    sample
+        The first values of the column (numbers or text); they decide the format and unit:
+        epoch seconds, epoch milliseconds (values of 1e11 or more), or ISO-8601 date-times
+        (zone optional; naive ones are read as UTC) or ``YYYY-MM-DD`` dates.
     column, source
         The column and file names, for messages.
+    dates_ok
+        Do not warn about dates without a time of day (the caller adds the time).
+
+    Values that do not convert become null; :func:`check_parsed` turns them into an error.
+    """
+    present = sample.drop_nulls()
+    if present.len() == 0:
+        raise DataError(f"{source}: column {column!r} has no values")
+    if sample.dtype.is_numeric():
+        return _numbers(pl.col(column), present, sample.dtype.is_float(), column, source)
+    if sample.dtype != pl.String:
+        raise DataError(f"{source}: column {column!r} has type {sample.dtype}, not a time")
+    first = present[0].strip()
+    if not _NUMBER.match(first):
+        return _dates(first, column, source, dates_ok)
+    is_float = bool(present.str.contains(r"[.eE]").any())
+    dtype = pl.Float64 if is_float else pl.Int64
+    numbers = pl.col(column).str.strip_chars().cast(dtype, strict=False)
+    values = present.str.strip_chars().cast(dtype, strict=False).drop_nulls()
+    return _numbers(numbers, values, is_float, column, source)
+
+
+def to_milliseconds(
+    values: pl.Series, column: str, source: str, dates_ok: bool = False
+) -> pl.Series:
+    """Convert a raw time column to int64 epoch milliseconds (see :func:`time_expression`).
 
     Raises
     ------
     DataError
-        When a value cannot be read in the format of the column's first value.
+        When a value is empty or cannot be read in the format of the column's first values.
     """
-    if values.dtype.is_numeric():
-        if values.null_count():
-            raise DataError(f"{source}: column {column!r} has {values.null_count()} empty values")
-        return _numbers_to_ms(values, column, source).rename(column)
-    if values.dtype != pl.String:
-        raise DataError(f"{source}: column {column!r} has type {values.dtype}, not a time")
-    stripped = values.str.strip_chars()
-    for dtype in (pl.Int64, pl.Float64):
-        numbers = stripped.cast(dtype, strict=False)
-        if numbers.null_count() == 0:
-            return _numbers_to_ms(numbers, column, source).rename(column)
-    if stripped.drop_nulls().len() and stripped.drop_nulls()[0].replace(".", "", 1).isdigit():
-        _check_parsed(stripped.cast(pl.Float64, strict=False), values, column, source)
-    return _strings_to_ms(values, column, source).rename(column)
+    expression = time_expression(values.head(SAMPLE_SIZE), column, source, dates_ok)
+    parsed = values.to_frame(column).select(expression).to_series()
+    check_parsed(parsed, values, column, source)
+    return parsed.rename(column)
