@@ -10,7 +10,7 @@ import polars as pl
 
 from gru4rec_study.data.events import DataError
 from gru4rec_study.data.recipes.base import ColumnNames, Recipe, check_file, concat
-from gru4rec_study.data.timestamps import SAMPLE_SIZE, check_parsed, time_expression
+from gru4rec_study.data.timestamps import SAMPLE_SIZE, time_expression, to_milliseconds
 
 CLICK_COLUMNS = ("session_id", "time", "item_id", "category")
 
@@ -37,8 +37,9 @@ def _read_one(path: Path) -> pl.DataFrame:
     if frame.height == 0:
         raise DataError(f"{path}: the file has no events")
     if frame["timestamp"].null_count():
-        raw = scan.select("time").collect()["time"]
-        check_parsed(frame["timestamp"], raw, time_column, str(path))
+        raw = scan.select("time").collect()["time"].rename(time_column)
+        timestamp = to_milliseconds(raw, time_column, str(path))
+        frame = frame.with_columns(timestamp=timestamp)
     return frame.with_columns(keep=pl.lit(True))
 
 
