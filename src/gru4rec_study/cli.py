@@ -29,8 +29,11 @@ from gru4rec_study.data import (
     split_events,
     write_events,
 )
+from gru4rec_study.data.prepare import prepare_dataset
 from gru4rec_study.data.preprocess import filter_events
-from gru4rec_study.data.synthetic import synthetic_events
+from gru4rec_study.data.recipes import RECIPES, ColumnNames, get_recipe
+from gru4rec_study.data.stats import format_table, stats_rows
+from gru4rec_study.data.synthetic import synthetic_events, write_yoochoose_clicks
 from gru4rec_study.evaluation import TIE_POLICIES, evaluate
 from gru4rec_study.experiments import (
     ConfigError,
@@ -187,10 +190,38 @@ def cmd_synth(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.is_dir():
         raise ValueError(f"--out {out} is a folder; give a file name")
-    events = synthetic_events(args.sessions, args.items, args.seed, n_days=args.days)
     out.parent.mkdir(parents=True, exist_ok=True)
+    if args.format == "yoochoose":
+        n_events = write_yoochoose_clicks(out, args.sessions, args.items, args.seed, args.days)
+        print(f"wrote {n_events} events of {args.sessions} sessions to {out} (yoochoose format)")
+        return 0
+    events = synthetic_events(args.sessions, args.items, args.seed, n_days=args.days)
     write_events(events, out)
     print(f"wrote {len(events)} events of {args.sessions} sessions to {out}")
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    columns = ColumnNames(
+        item=args.item_column,
+        time=args.time_column,
+        session=args.session_column,
+        user=args.user_column,
+        sep=args.sep,
+    )
+    recipe = get_recipe(
+        args.dataset,
+        test_days=args.test_days,
+        session_gap_seconds=args.session_gap,
+        columns=columns,
+        remove_repeats=False if args.keep_repeats else None,
+    )
+    prepared = prepare_dataset(
+        recipe, args.raw_paths, args.out, columns, args.min_item_support, args.min_session_length
+    )
+    print(format_table(stats_rows(prepared.stats)), end="")
+    names = ", ".join(p.name for p in prepared.files.values())
+    print(f"wrote {names}, stats.tsv and stats.json to {prepared.out_dir}")
     return 0
 
 
@@ -330,7 +361,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--days", type=float, default=7.0, help="time span of the sessions")
     p.add_argument("--out", type=Path, required=True, help="TSV file to write (.gz to gzip)")
+    p.add_argument(
+        "--format",
+        choices=("tsv", "yoochoose"),
+        default="tsv",
+        help="tsv: SessionId, ItemId, Time (seconds from 0); yoochoose: the raw "
+        "yoochoose-clicks.dat format (no header, ISO times from 2014-04-01)",
+    )
     p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser(
+        "prepare",
+        help="preprocess a public dataset's raw files into train/test/validation TSV files",
+        description="Read raw files, keep the dataset's event types, drop consecutive repeats, "
+        "remove sessions shorter than --min-session-length and items with fewer than "
+        "--min-item-support events until nothing changes, split off the last --test-days "
+        "(the dataset's own period by default) and split the training part again for "
+        "validation. Writes train_full.tsv, test.tsv, train_tr.tsv, train_valid.tsv, stats.tsv "
+        "and stats.json. Where sessions are cut at inactivity gaps (retailrocket, rees46, "
+        "coveo, generic with --user-column or --session-gap), an event that comes exactly "
+        "the gap after the previous one stays in the session; one that comes later starts a "
+        "new session. See docs/datasets.md.",
+    )
+    p.add_argument("dataset", choices=sorted(RECIPES), help="the raw format and protocol")
+    p.add_argument("raw_paths", nargs="+", type=Path, metavar="RAW_PATH", help="raw file(s)")
+    p.add_argument("--out", type=Path, required=True, help="folder to write the files into")
+    p.add_argument("--min-item-support", type=int, default=5)
+    p.add_argument("--min-session-length", type=int, default=2)
+    p.add_argument("--test-days", type=float, help="test (and validation) period in days")
+    p.add_argument("--keep-repeats", action="store_true", help="keep consecutive repeats")
+    p.add_argument(
+        "--session-gap",
+        type=float,
+        help="seconds of inactivity after which a new session starts (a gap of exactly "
+        "this long stays in the session); generic: 3600 with --user-column",
+    )
+    p.add_argument("--user-column", help="generic: user column to cut into sessions")
+    p.add_argument("--sep", help="generic: field separator (read off the header by default)")
+    _add_columns(p)
+    p.set_defaults(func=cmd_prepare)
 
     p = sub.add_parser("train", help="train one model on an event file and save it")
     p.add_argument("train", type=Path)

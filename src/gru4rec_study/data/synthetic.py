@@ -9,14 +9,20 @@ sequence model can learn where a session goes next; popularity cannot.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
+import polars as pl
+from numpy.typing import NDArray
 
 N_SUCCESSORS = 3
 SECONDS_PER_DAY = 86_400.0
+# Synthetic times count from 0; in the yoochoose format they start on 2014-04-01 00:00 UTC.
+YOOCHOOSE_EPOCH_MS = 1_396_310_400_000
 
 
-def synthetic_events(
+def synthetic_arrays(
     n_sessions: int,
     n_items: int,
     seed: int = 0,
@@ -25,8 +31,8 @@ def synthetic_events(
     group_size: int = 20,
     zipf_exponent: float = 1.1,
     stay_probability: float = 0.3,
-) -> pd.DataFrame:
-    """Event table (``session_id``, ``item_id``, ``timestamp`` in seconds) of synthetic sessions.
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+    """Session index, item id and time (seconds) of each event, sorted by session and time.
 
     Parameters
     ----------
@@ -71,11 +77,47 @@ def synthetic_events(
         columns.append((active, item_ids[groups[active] * group_size + position], times[active]))
 
     session = np.concatenate([c[0] for c in columns])
-    order = np.lexsort((np.concatenate([c[2] for c in columns]), session))
-    return pd.DataFrame(
-        {
-            "session_id": session[order].astype(str),
-            "item_id": np.concatenate([c[1] for c in columns])[order].astype(str),
-            "timestamp": np.concatenate([c[2] for c in columns])[order],
-        }
+    times_all = np.concatenate([c[2] for c in columns])
+    order = np.lexsort((times_all, session))
+    items = np.concatenate([c[1] for c in columns])[order]
+    return session[order].astype(np.int64), items.astype(np.int64), times_all[order]
+
+
+def synthetic_events(
+    n_sessions: int,
+    n_items: int,
+    seed: int = 0,
+    n_days: float = 7.0,
+    mean_length: float = 4.0,
+    group_size: int = 20,
+    zipf_exponent: float = 1.1,
+    stay_probability: float = 0.3,
+) -> pd.DataFrame:
+    """Event table (``session_id``, ``item_id``, ``timestamp`` in seconds) of synthetic sessions.
+
+    The parameters are those of :func:`synthetic_arrays`.
+    """
+    session, items, times = synthetic_arrays(
+        n_sessions, n_items, seed, n_days, mean_length, group_size, zipf_exponent, stay_probability
     )
+    return pd.DataFrame(
+        {"session_id": session.astype(str), "item_id": items.astype(str), "timestamp": times}
+    )
+
+
+def write_yoochoose_clicks(
+    path: str | Path, n_sessions: int, n_items: int, seed: int = 0, n_days: float = 7.0
+) -> int:
+    """Write synthetic sessions in the raw ``yoochoose-clicks.dat`` format and return the
+    number of events: no header; session id (from 1), ISO-8601 time in milliseconds with a
+    trailing Z (from 2014-04-01), item id, category ``0``."""
+    session, items, times = synthetic_arrays(n_sessions, n_items, seed, n_days)
+    ms = YOOCHOOSE_EPOCH_MS + np.round(times * 1000).astype(np.int64)
+    frame = pl.DataFrame({"session": session + 1, "ms": ms, "item": items}).select(
+        "session",
+        pl.from_epoch("ms", time_unit="ms").dt.strftime("%Y-%m-%dT%H:%M:%S%.3fZ"),
+        "item",
+        category=pl.lit("0"),
+    )
+    frame.write_csv(path, include_header=False)
+    return frame.height
