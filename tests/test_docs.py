@@ -46,10 +46,10 @@ def _prose(text: str) -> str:
     return INLINE.sub("", FENCE.sub("", text))
 
 
-def _commands(path: Path) -> list[tuple[str, str, list[str]]]:
+def _commands(text: str) -> list[tuple[str, str, list[str]]]:
     """(subcommand, global flags, flags after the subcommand) of every command shown."""
     found = []
-    for segment in _code_segments(path.read_text()):
+    for segment in _code_segments(text):
         for match in COMMAND.finditer(segment):
             global_flags = match.group(1).split()
             tokens = shlex.split(match.group(3).replace("[", " ").replace("]", " "), posix=False)
@@ -88,28 +88,33 @@ def test_each_language_index_links_every_document(lang):
 
 
 def test_the_docs_show_commands_at_all():
-    shown = {sub for path in MARKDOWN for sub, _, _ in _commands(path)}
+    shown = {sub for path in MARKDOWN for sub, _, _ in _commands(path.read_text())}
     assert {"demo", "run", "report"} <= shown
+
+
+def _command_problems(text: str) -> list[str]:
+    """Every shown command whose subcommand, option or make target does not exist."""
+    parser = build_parser()
+    choices = _subparsers()
+    problems = []
+    for sub, global_flags, flags in _commands(text):
+        unknown = [f for f in global_flags.split() if f not in parser._option_string_actions]
+        problems += [f"gru4rec-study {f}: no such option" for f in unknown]
+        if sub not in choices:
+            problems.append(f"gru4rec-study {sub}: no such subcommand")
+            continue
+        accepted = choices[sub]._option_string_actions
+        problems += [f"gru4rec-study {sub} {f}: no such option" for f in flags if f not in accepted]
+    targets = _make_targets()
+    for segment in _code_segments(text):
+        problems += [f"make {t}: no such target" for t in MAKE.findall(segment) if t not in targets]
+    return sorted(set(problems))
 
 
 @pytest.mark.parametrize("path", MARKDOWN, ids=_label)
 def test_every_command_in_the_docs_exists(path):
-    parser = build_parser()
-    choices = _subparsers()
-    global_options = set(parser._option_string_actions)
-    problems = []
-    for sub, global_flags, flags in _commands(path):
-        if sub not in choices:
-            problems.append(f"gru4rec-study {sub}: no such subcommand")
-            continue
-        unknown = [f for f in global_flags.split() if f not in global_options]
-        problems += [f"gru4rec-study {f}: no such option" for f in unknown]
-        accepted = set(choices[sub]._option_string_actions)
-        problems += [f"gru4rec-study {sub} {f}: no such option" for f in flags if f not in accepted]
-    targets = _make_targets()
-    for segment in _code_segments(path.read_text()):
-        problems += [f"make {t}: no such target" for t in MAKE.findall(segment) if t not in targets]
-    assert not problems, f"{_label(path)}: {sorted(set(problems))}"
+    problems = _command_problems(path.read_text())
+    assert not problems, f"{_label(path)}: {problems}"
 
 
 @pytest.mark.parametrize("path", MARKDOWN, ids=_label)
@@ -133,3 +138,18 @@ def test_the_command_finder_reads_code_only():
     commands = [m.group(2) for s in segments for m in COMMAND.finditer(s)]
     assert commands == ["demo", "run"]
     assert [t for s in segments for t in MAKE.findall(s)] == ["demo"]
+
+
+def test_the_command_check_reports_what_does_not_exist():
+    text = (
+        "    gru4rec-study -q demo --epochs 2 --no-such-flag\n"
+        "    gru4rec-study --loud run EXP.toml\n"
+        "    gru4rec-study nosuch --out x\n"
+        "    make demo && make nosuch\n"
+    )
+    assert _command_problems(text) == [
+        "gru4rec-study --loud: no such option",
+        "gru4rec-study demo --no-such-flag: no such option",
+        "gru4rec-study nosuch: no such subcommand",
+        "make nosuch: no such target",
+    ]
