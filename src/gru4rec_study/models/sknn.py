@@ -230,7 +230,8 @@ class VSKNN(SessionKNN):
         step = length[neighbours.slot] - latest + 1.0
         votes = neighbours.similarity * STEP_WEIGHTS[self.weighting_score](step)
         n_slots, n_items = len(prefix.length), self.item_map.n_items
-        votes = expanded.per_entry(votes) * self.item_factor_[expanded.item]
+        votes = expanded.per_entry(votes)
+        votes *= self.item_factor_[expanded.item]
         return self._finish(accumulate(expanded, votes, n_slots, n_items))
 
     @classmethod

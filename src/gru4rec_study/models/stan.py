@@ -137,9 +137,10 @@ class STAN(SessionKNN):
         in_prefix = table.lookup(prefix, expanded.key, n_items)  # prefix position, 0 if absent
         votes = expanded.per_entry(neighbours.similarity)
         if self.lambda_inh is not None:
+            # Positions are whole clicks, so the decay is a table lookup by distance.
             shared_at = segment_max(np.where(in_prefix > 0, expanded.position, 0.0), expanded)
-            distance = np.abs(expanded.position - expanded.per_entry(shared_at))
-            votes = votes * _decay(distance, self.lambda_inh)
+            distance = expanded.position - expanded.per_entry(shared_at)
+            votes *= self._inh_table()[np.abs(distance, out=distance).astype(np.intp)]
         votes = self._extra_factors(votes, expanded, in_prefix, length[neighbours.slot])
         if not self.remind:
             votes = np.where(in_prefix > 0, 0.0, votes)
@@ -148,6 +149,15 @@ class STAN(SessionKNN):
     def _extra_factors(self, votes, expanded, in_prefix, length) -> NDArray[np.float64]:
         """Further factors on the votes (V-STAN); ``length`` is the prefix length per pair."""
         return votes
+
+    def _inh_table(self) -> NDArray[np.float64]:
+        """exp(-d / lambda_inh) for every distance d between two positions of a neighbour."""
+        key = (self.lambda_inh, id(self.index_))
+        if getattr(self, "_inh_cache", (None, None))[0] != key:
+            longest = int(self.index_.sessions.data.max(initial=0))  # positions: 1..longest
+            distance = np.arange(longest + 1, dtype=np.float64)
+            self._inh_cache = (key, _decay(distance, self.lambda_inh))
+        return self._inh_cache[1]
 
     @classmethod
     def from_state(cls, config: dict[str, Any], item_map, tensors: dict):
@@ -210,8 +220,8 @@ class VSTAN(STAN):
 
     def _extra_factors(self, votes, expanded, in_prefix, length) -> NDArray[np.float64]:
         if self.item_factor_ is not None:
-            votes = votes * self.item_factor_[expanded.item]
+            votes *= self.item_factor_[expanded.item]
         if self.lambda_ipw is not None:
             latest = segment_max(in_prefix, expanded)
-            votes = votes * expanded.per_entry(_decay(length - latest, self.lambda_ipw))
+            votes *= expanded.per_entry(_decay(length - latest, self.lambda_ipw))
         return votes
