@@ -1,5 +1,5 @@
-"""The command line: ``gru4rec-study demo | run | tune | split | train | evaluate | recommend |
-report``.
+"""The command line: ``gru4rec-study demo | run | tune | report | prepare | split | synth | train |
+evaluate | recommend``.
 
 This module only parses arguments, configures logging and progress bars, calls the library, and
 prints results.

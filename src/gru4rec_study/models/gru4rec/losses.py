@@ -67,9 +67,11 @@ def bpr_max(
     diag_mask = torch.zeros_like(r, dtype=torch.bool)
     diag_mask.diagonal()[:n] = True
 
-    # Softmax weights over the negatives: the positive gets weight 0.
+    # Softmax weights over the negatives: the positive gets weight 0 (the floor of -30 on the
+    # exponent would otherwise give it e^-30 of the best negative).
     masked = r.masked_fill(diag_mask, float("-inf"))
     weights = (masked - masked.amax(dim=1, keepdim=True)).clamp_(min=-30.0).exp_()
+    weights.masked_fill_(diag_mask, 0.0)
     weights /= weights.sum(dim=1, keepdim=True)
     r_pos = r.diagonal()[:n].unsqueeze(1)
     sig = torch.sigmoid(r_pos - r)
