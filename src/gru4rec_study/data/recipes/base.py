@@ -121,3 +121,14 @@ def require_values(frame: pl.DataFrame, source: str, columns: Sequence[str]) -> 
         n_empty = frame[name].null_count()
         if n_empty:
             raise DataError(f"{source}: column {name!r} has {n_empty} empty value(s)")
+
+
+def read_each(
+    reader: Callable[[Path], pl.DataFrame],
+) -> Callable[[Sequence[Path], ColumnNames], pl.DataFrame]:
+    """A recipe reader that reads every raw file with ``reader`` and stacks the tables."""
+
+    def read(paths: Sequence[Path], columns: ColumnNames) -> pl.DataFrame:
+        return concat([reader(path) for path in paths])
+
+    return read

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 
 from gru4rec_study.data.events import DataError
-from gru4rec_study.data.recipes.base import ColumnNames, Recipe, check_file, concat
+from gru4rec_study.data.recipes.base import Recipe, check_file, read_each
 from gru4rec_study.data.timestamps import SAMPLE_SIZE, time_expression, to_milliseconds
 
 CLICK_COLUMNS = ("session_id", "time", "item_id", "category")
@@ -43,9 +42,8 @@ def _read_one(path: Path) -> pl.DataFrame:
     return frame.with_columns(keep=pl.lit(True))
 
 
-def read_clicks(paths: Sequence[Path], columns: ColumnNames) -> pl.DataFrame:
-    """Every click of the given files (clicks and test clicks alike)."""
-    return concat([_read_one(path) for path in paths])
+# Every click of the given files (clicks and test clicks alike).
+read_clicks = read_each(_read_one)
 
 
 RSC15 = Recipe(

@@ -3,18 +3,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 
 from gru4rec_study.data.recipes.base import (
     HOUR_MS,
-    ColumnNames,
     Recipe,
     check_columns,
-    concat,
     read_csv,
+    read_each,
     read_header,
     require_values,
 )
@@ -77,16 +75,9 @@ def _read_diginetica(path: Path) -> pl.DataFrame:
     )
 
 
-def _each(reader):
-    def read(paths: Sequence[Path], columns: ColumnNames) -> pl.DataFrame:
-        return concat([reader(path) for path in paths])
-
-    return read
-
-
 RETAILROCKET = Recipe(
     name="retailrocket",
-    read=_each(_read_retailrocket),
+    read=read_each(_read_retailrocket),
     kept_events="event == view",
     session_gap_ms=HOUR_MS,
     gap_on_all_events=True,
@@ -96,7 +87,7 @@ RETAILROCKET = Recipe(
 
 REES46 = Recipe(
     name="rees46",
-    read=_each(_read_rees46),
+    read=read_each(_read_rees46),
     kept_events="event_type == view",
     session_gap_ms=HOUR_MS,
     gap_on_all_events=False,
@@ -106,7 +97,7 @@ REES46 = Recipe(
 
 COVEO = Recipe(
     name="coveo",
-    read=_each(_read_coveo),
+    read=read_each(_read_coveo),
     kept_events="product_action == detail",
     session_gap_ms=HOUR_MS,
     gap_on_all_events=True,
@@ -115,7 +106,7 @@ COVEO = Recipe(
 
 DIGINETICA = Recipe(
     name="diginetica",
-    read=_each(_read_diginetica),
+    read=read_each(_read_diginetica),
     kept_events="all item views",
     test_days=7.0,
 )

@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
 
 from gru4rec_study.data.events import DataError
-from gru4rec_study.data.recipes.base import ColumnNames, Recipe, check_file, concat
+from gru4rec_study.data.recipes.base import Recipe, check_file, read_each
 
 EVENT_FIELDS = ("aid", "ts", "type")
 
@@ -47,9 +46,8 @@ def _read_one(path: Path) -> pl.DataFrame:
     )
 
 
-def read_otto(paths: Sequence[Path], columns: ColumnNames) -> pl.DataFrame:
-    """Every event of the given files; ``keep`` marks the clicks."""
-    return concat([_read_one(path) for path in paths])
+# Every event of the given files; ``keep`` marks the clicks.
+read_otto = read_each(_read_one)
 
 
 OTTO = Recipe(
