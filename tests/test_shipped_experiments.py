@@ -45,9 +45,10 @@ def test_a_shipped_experiment_loads_next_to_its_prepared_directory(tmp_path, nam
 def test_a_public_experiment_runs_the_official_best_setting_and_every_baseline(tmp_path, name):
     config = load_experiment(shipped_experiment(name), prepared=_prepared(tmp_path / "p"))
     kinds = [m.kind for m in config.models]
-    assert kinds == ["popularity", "spop", "markov", "itemknn", "sr", "ar", "sknn", "vsknn"] + [
-        "gru4rec"
-    ]
+    every_baseline = ["popularity", "spop", "markov", "itemknn", "sr", "ar", "sknn", "vsknn"]
+    assert kinds == [*every_baseline, "stan", "vstan", "gru4rec"]
+    shipped = load_experiment(shipped_experiment("baselines"))
+    assert set(kinds) == {m.kind for m in shipped.models}
     assert config.models[-1].preset == name and config.models[-1].params == {}
     assert config.data.train == str(tmp_path / "p" / "train_full.tsv")
     assert config.evaluation.cutoffs == (1, 5, 10, 20)

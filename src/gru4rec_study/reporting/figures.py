@@ -49,6 +49,12 @@ def _number(value: float | None) -> float:
     return np.nan if value is None else float(value)
 
 
+def model_colors(models: list[str]) -> dict[str, Any]:
+    """One colour per model, the same in every figure: tab10, or tab20 beyond ten models."""
+    cmap = plt.get_cmap("tab10" if len(models) <= 10 else "tab20")
+    return {model: cmap(i % cmap.N) for i, model in enumerate(models)}
+
+
 def _legend_outside(ax) -> None:
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small", frameon=False)
 
@@ -65,9 +71,17 @@ def plot_cutoff_curves(
     paths = []
     for metric in ("Recall", "MRR"):
         fig, ax = plt.subplots(figsize=(7.5, 4))
+        colors = model_colors(list(curves))
         for model, values in curves.items():
             ks = np.arange(1, len(values[metric]) + 1)
-            ax.plot(ks, np.array(values[metric], dtype=float), marker="o", ms=3, label=model)
+            ax.plot(
+                ks,
+                np.array(values[metric], dtype=float),
+                marker="o",
+                ms=3,
+                label=model,
+                color=colors[model],
+            )
         max_cutoff = len(next(iter(curves.values()))[metric])
         ax.set_xticks(np.unique(np.r_[1, np.arange(5, max_cutoff + 1, 5), max_cutoff]))
         ax.set_xlabel("K (length of the recommendation list)")
@@ -85,8 +99,9 @@ def plot_model_bars(results: dict[str, Any], out_dir: Path) -> list[Path]:
     metrics = [f"{n}@{k}" for n in ("Recall", "MRR", "NDCG") for k in results["cutoffs"]]
     if not models or not results["n_events"]:
         return []
-    fig, ax = plt.subplots(figsize=(max(7.5, 0.35 * len(models) * len(metrics)), 4.2))
+    fig, ax = plt.subplots(figsize=(min(16.0, max(7.5, 0.35 * len(models) * len(metrics))), 4.2))
     width = 0.8 / len(models)
+    colors = model_colors(models)
     x = np.arange(len(metrics))
     for i, model in enumerate(models):
         entry = results["models"][model]
@@ -97,6 +112,7 @@ def plot_model_bars(results: dict[str, Any], out_dir: Path) -> list[Path]:
             values,
             width,
             label=model,
+            color=colors[model],
             yerr=errors,
             capsize=2,
             error_kw={"elinewidth": 0.8},
@@ -164,7 +180,8 @@ def plot_accuracy_vs_time(results: dict[str, Any], out_dir: Path) -> list[Path]:
     for ax, name in zip(axes, ("Recall", "MRR"), strict=True):
         metric = f"{name}@{cutoff}"
         values = np.array([_number(metric_value(e, metric)) for e in models.values()])
-        ax.scatter(seconds, values, c=[f"C{i}" for i in range(len(models))], zorder=3)
+        colors = model_colors(list(results["models"]))
+        ax.scatter(seconds, values, c=[colors[m] for m in models], zorder=3)
         for model, s, v in zip(models, seconds, values, strict=True):
             ax.annotate(model, (s, v), textcoords="offset points", xytext=(4, 4), fontsize="small")
         ax.set_xscale("log")
