@@ -422,3 +422,19 @@ def test_run_takes_a_shipped_name_and_a_prepared_directory(tmp_path, slice_files
     capsys.readouterr()
     assert _cli("run", "rsc15", "--prepared", str(tmp_path / "nothere"), "--out", str(out)) == 2
     assert "nothere" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--test-share", "1.5"),
+        ("--test-days", "-1"),
+        ("--min-session-length", "0"),
+        ("--min-item-support", "-3"),
+    ],
+)
+def test_split_checks_its_numbers_before_reading(tmp_path, capsys, flag, value):
+    # The events file does not even exist: the argument error must come first.
+    args = ["split", str(tmp_path / "none.tsv"), "--out", str(tmp_path / "o"), flag, value]
+    assert _cli(*args) == 2
+    assert flag in capsys.readouterr().err

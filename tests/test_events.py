@@ -89,10 +89,28 @@ def test_header_only_file_is_a_clear_error(tmp_path):
 def test_rows_with_more_fields_than_the_header_are_an_error(tmp_path):
     path = tmp_path / "extra.tsv"
     path.write_text("SessionId\tItemId\tTime\n1\t10\t100\t7\n1\t11\t101\t8\n")
-    with pytest.raises(DataError, match=r"extra\.tsv.*more fields than the header"):
+    with pytest.raises(
+        DataError, match=r"extra\.tsv: line 2 has 4 fields, more than the header's 3"
+    ):
         read_events(path)
     path.write_text("SessionId\tItemId\tTime\n1\t10\t100\n1\t11\t101\t8\n")
-    with pytest.raises(DataError, match=r"extra\.tsv.*line 3"):
+    with pytest.raises(DataError, match=r"extra\.tsv: line 3 has 4 fields"):
+        read_events(path)
+
+
+def test_rows_with_fewer_fields_name_the_line(tmp_path):
+    path = tmp_path / "short.tsv"
+    path.write_text("SessionId\tItemId\tTime\n1\t10\t100\n1\t11\n")
+    with pytest.raises(
+        DataError, match=r"short\.tsv: line 3 has 2 fields, fewer than the header's 3"
+    ):
+        read_events(path)
+
+
+def test_a_repeated_header_column_is_an_error(tmp_path):
+    path = tmp_path / "twice.tsv"
+    path.write_text("SessionId\tItemId\tTime\tTime\n1\t10\t100\t5\n1\t11\t101\t6\n")
+    with pytest.raises(DataError, match=r"twice\.tsv: the header repeats column\(s\) \['Time'\]"):
         read_events(path)
 
 

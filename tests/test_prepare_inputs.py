@@ -162,6 +162,15 @@ def test_a_missing_column_names_the_file_the_column_and_the_columns_found(tmp_pa
         prepare_dataset(get_recipe("retailrocket"), [raw], tmp_path / "o")
 
 
+def test_a_file_of_another_format_is_named_briefly(tmp_path):
+    otto = Path(__file__).parent / "fixtures" / "raw" / "otto-sample" / "train.jsonl"
+    with pytest.raises(DataError) as error:
+        prepare_dataset(get_recipe("diginetica"), [otto], tmp_path / "o")
+    message = str(error.value)
+    assert "missing column(s) 'session_id'" in message and "is this the raw file" in message
+    assert len(message) < 400  # not the whole first JSON line (about 20 KB)
+
+
 def test_every_session_of_one_event_is_an_error_from_the_filter_naming_what_went(tmp_path):
     rows = [(s, "a", 1_600_000_000 + s) for s in range(10)]
     raw = _write(tmp_path / "log.csv", "SessionId,ItemId,Time", rows)

@@ -272,3 +272,9 @@ def test_the_html_page_renders_in_headless_chromium(run, tmp_path):
     assert grey.var() > 0.005  # text, tables and figures, not a blank page
     # The figures are drawn: the lower half (below the tables) is not background alone.
     assert (np.abs(grey[1200:] - np.median(grey)) > 0.2).mean() > 0.01
+
+
+def test_report_of_a_corrupt_results_file_names_it(tmp_path, capsys):
+    (tmp_path / "results.json").write_text("{bad")
+    assert main(["-q", "report", str(tmp_path)]) == 2
+    assert f"{tmp_path / 'results.json'}: not valid JSON" in capsys.readouterr().err

@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -135,3 +137,16 @@ def test_holm_adjustment_by_hand():
     assert adjusted[0] == pytest.approx(0.03)
     assert adjusted[3] == pytest.approx(0.06)
     assert adjusted[1] == pytest.approx(0.06)
+
+
+def test_wilcoxon_with_tied_differences_is_the_normal_approximation_by_hand():
+    # 30 sessions of one event: model A hits 20 of them, B 8 (4 both): 16 +1s, 4 -1s, 10 zeros.
+    a = np.array([1.0] * 20 + [0.0] * 10)
+    b = np.array([1.0] * 4 + [0.0] * 16 + [1.0] * 4 + [0.0] * 6)
+    result = paired_test(a, b, np.arange(30))
+    k, positives = 20, 16  # non-zero differences, all of magnitude 1: one tie group of k
+    t_plus = positives * (k + 1) / 2
+    mean = k * (k + 1) / 4
+    var = k * (k + 1) * (2 * k + 1) / 24 - (k**3 - k) / 48
+    z = (t_plus - mean) / math.sqrt(var)
+    assert result["wilcoxon_p"] == pytest.approx(math.erfc(abs(z) / math.sqrt(2)), rel=1e-9)

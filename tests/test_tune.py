@@ -264,6 +264,10 @@ def test_the_cli_tunes_and_prints_the_best_setting_and_the_run(experiment, tmp_p
     )
     assert "--model 'nope' is not a model of the experiment" in capsys.readouterr().err
 
+    bad = ["tune", str(experiment / "exp.toml"), "--model", "sknn", "--trials", "1"]
+    assert main(["-q", *bad, "--storage", "foo://bar", "--out", str(out)]) == 2
+    assert "--storage foo://bar: cannot open the study storage" in capsys.readouterr().err
+
 
 def test_two_workers_add_their_trials_to_one_study(experiment, tmp_path):
     space = ["--model", "SKNN", "--space", str(experiment / "space.toml")]

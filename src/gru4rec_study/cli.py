@@ -162,7 +162,21 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_split_args(args: argparse.Namespace) -> None:
+    """The split's numbers, checked before any file is read."""
+    if not 0.0 < args.test_share < 1.0:
+        raise ValueError(f"--test-share must be between 0 and 1, got {args.test_share}")
+    if not (math.isfinite(args.test_days) and args.test_days > 0):
+        raise ValueError(f"--test-days must be a positive number, got {args.test_days}")
+    if args.min_item_support < 1 or args.min_session_length < 1:
+        raise ValueError(
+            "--min-item-support and --min-session-length must be at least 1, got"
+            f" {args.min_item_support} and {args.min_session_length}"
+        )
+
+
 def cmd_split(args: argparse.Namespace) -> int:
+    _check_split_args(args)
     events = read_events(args.events, _columns(args))
     events, filters = filter_events(
         events, args.min_item_support, args.min_session_length, str(args.events)

@@ -58,11 +58,28 @@ def _read_table(path: Path, sep: str) -> pd.DataFrame:
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path}: the file is empty (no header line)") from exc
     except pd.errors.ParserWarning as exc:
-        raise DataError(f"{path}: some rows have more fields than the header") from exc
+        raise DataError(f"{path}: {_ragged_row(path, sep) or 'rows have more fields'}") from exc
     except pd.errors.ParserError as exc:
-        raise DataError(f"{path}: malformed rows: {exc}") from exc
+        raise DataError(f"{path}: {_ragged_row(path, sep) or f'malformed rows: {exc}'}") from exc
     except (UnicodeDecodeError, EOFError, OSError) as exc:
         raise DataError(f"{path}: cannot be read as UTF-8 text ({exc})") from exc
+
+
+def _header(path: Path, sep: str) -> list[str]:
+    with _open_text(path) as handle:
+        return next(csv.reader(handle, delimiter=sep), [])
+
+
+def _ragged_row(path: Path, sep: str) -> str | None:
+    """Describe the first line whose number of fields differs from the header's, if any."""
+    with _open_text(path) as handle:
+        reader = csv.reader(handle, delimiter=sep)
+        header = next(reader, [])
+        for line, row in enumerate(reader, start=2):
+            if row and len(row) != len(header):
+                side = "more" if len(row) > len(header) else "fewer"
+                return f"line {line} has {len(row)} fields, {side} than the header's {len(header)}"
+    return None
 
 
 def _sniff_separator(path: Path) -> str:
@@ -110,6 +127,10 @@ def read_events(
 
     # 1. Read every column as text, so that huge integer ids and string ids survive unchanged.
     raw = _read_table(path, sep)
+    header = _header(path, sep)
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:  # pandas would rename the second one silently
+        raise DataError(f"{path}: the header repeats column(s) {repeated}")
     wanted = {"session": columns.session, "item": columns.item, "time": columns.time}
     for role, name in wanted.items():
         if name not in raw.columns:
@@ -124,6 +145,9 @@ def read_events(
     bad = ~np.isfinite(timestamp)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
+        ragged = _ragged_row(path, sep) if raw[columns.time].iloc[row] == "" else None
+        if ragged:  # a short row: its missing fields were read as empty text
+            raise DataError(f"{path}: {ragged}")
         raise DataError(
             f"{path}: column {columns.time!r} must be numeric; {int(bad.sum())} value(s) are not,"
             f" the first is {raw[columns.time].iloc[row]!r} on data line {row + 1}"

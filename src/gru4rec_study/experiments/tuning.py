@@ -152,8 +152,13 @@ def open_study(plan: TuningPlan, heartbeat: int, attempts: int = 5) -> optuna.St
             )
             break
         except Exception as exc:  # a concurrent worker creating the same tables or study
-            if attempt == attempts or "sqlalchemy" not in type(exc).__module__:
+            if "sqlalchemy" not in type(exc).__module__:
                 raise
+            if attempt == attempts or "NoSuchModule" in type(exc).__name__:
+                raise ConfigError(
+                    f"--storage {plan.storage}: cannot open the study storage"
+                    f" ({type(exc).__name__}: {str(exc).splitlines()[0]})"
+                ) from exc
             logger.debug("opening the study failed (%s); attempt %d", exc, attempt)
             time.sleep(0.5 * attempt)
     _check_study(study, plan)

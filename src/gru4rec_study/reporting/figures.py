@@ -66,7 +66,7 @@ def plot_cutoff_curves(
     n_events: int,
 ) -> list[Path]:
     """``recall_at_k`` and ``mrr_at_k``: the metric at K = 1..max cutoff, one line per model."""
-    if not curves:
+    if not curves or not n_events:  # no test events: nothing to draw
         return []
     paths = []
     for metric in ("Recall", "MRR"):

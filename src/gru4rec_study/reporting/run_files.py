@@ -41,7 +41,13 @@ class RunFiles:
 
 
 def _json(path: Path) -> Any:
-    return json.loads(path.read_text()) if path.is_file() else {}
+    """The content of a JSON file of the run directory ({} when absent); errors name the file."""
+    if not path.is_file():
+        return {}
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from exc
 
 
 def _curves(run_dir: Path, results: dict[str, Any]) -> dict[str, dict[str, list[float | None]]]:
@@ -64,7 +70,7 @@ def read_run(run_dir: str | Path) -> RunFiles:
     results_path = run_dir / "results.json"
     if not results_path.is_file():
         raise FileNotFoundError(f"{run_dir}: not a run directory (no results.json)")
-    results = json.loads(results_path.read_text())
+    results = _json(results_path)
     command_path = run_dir / "command.txt"
     return RunFiles(
         path=run_dir,

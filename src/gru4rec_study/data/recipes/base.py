@@ -66,9 +66,11 @@ def check_columns(path: Path, found: Sequence[str], required: Sequence[str]) -> 
     """Raise a :class:`DataError` naming the file, the missing columns and the columns found."""
     missing = [name for name in required if name not in found]
     if missing:
+        shown = [name if len(name) <= 40 else name[:37] + "..." for name in found[:20]]
+        more = f" and {len(found) - 20} more" if len(found) > 20 else ""
         raise DataError(
             f"{path}: missing column(s) {', '.join(map(repr, missing))}; columns found:"
-            f" {list(found)}"
+            f" {shown}{more} (is this the raw file of this dataset?)"
         )
 
 
