@@ -22,7 +22,7 @@ from gru4rec_study.models import MODELS, GRU4RecConfig
 SPACE_DIR = "spaces"
 RANGE_KEYS = {"type", "low", "high", "step", "log"}
 CATEGORICAL_KEYS = {"type", "choices"}
-DEFAULT_SPACES = {"sknn": "sknn", "vsknn": "vsknn", "itemknn": "itemknn"}
+DEFAULT_SPACES = {k: k for k in ("sknn", "vsknn", "stan", "vstan", "itemknn")}
 GRU4REC_SPACES = {"cross-entropy": "gru4rec-xe", "bpr-max": "gru4rec-bprmax"}
 
 
