@@ -11,6 +11,19 @@ import pytest
 
 from gru4rec_study.data import bundled_dataset, encode_sessions, read_events
 
+# Four sessions for the session-kNN tests; session ends: s1 at 3, s2 at 5, s3 at 7, s4 at 9.
+KNN_ROWS = [
+    ("s1", "a", 1),
+    ("s1", "b", 2),
+    ("s1", "c", 3),
+    ("s2", "a", 4),
+    ("s2", "d", 5),
+    ("s3", "b", 6),
+    ("s3", "e", 7),
+    ("s4", "x", 8),
+    ("s4", "y", 9),
+]
+
 
 def write_events(path: Path, rows: list[tuple], header=("SessionId", "ItemId", "Time"), sep="\t"):
     """Write rows as a delimited file with a header (gzipped when the name ends in .gz)."""

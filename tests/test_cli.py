@@ -274,7 +274,7 @@ def test_missing_and_unknown_bundled_inputs_name_the_key(tmp_path, capsys):
 
 def test_demo_with_zero_epochs_fails_before_training(tmp_path, capsys):
     assert main(["-q", "demo", "--epochs", "0", "--out", str(tmp_path / "r")]) == 2
-    assert "n_epochs" in capsys.readouterr().err
+    assert "--epochs must be at least 1, got 0" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
 
 

@@ -5,19 +5,8 @@ from gru4rec_study.data import bundled_dataset, encode_sessions, read_events
 from gru4rec_study.evaluation import evaluate
 from gru4rec_study.models import SessionKNN
 
+from conftest import KNN_ROWS as ROWS
 from conftest import events_frame
-
-ROWS = [
-    ("s1", "a", 1),
-    ("s1", "b", 2),
-    ("s1", "c", 3),
-    ("s2", "a", 4),
-    ("s2", "d", 5),
-    ("s3", "b", 6),
-    ("s3", "e", 7),
-    ("s4", "x", 8),
-    ("s4", "y", 9),
-]
 
 
 def test_votes_by_hand():

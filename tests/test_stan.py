@@ -6,19 +6,9 @@ from gru4rec_study.data import encode_sessions
 from gru4rec_study.evaluation import evaluate
 from gru4rec_study.models import STAN, VSTAN
 
+from conftest import KNN_ROWS as ROWS
 from conftest import events_frame
 
-ROWS = [  # session ends: s1 at 3, s2 at 5, s3 at 7, s4 at 9
-    ("s1", "a", 1),
-    ("s1", "b", 2),
-    ("s1", "c", 3),
-    ("s2", "a", 4),
-    ("s2", "d", 5),
-    ("s3", "b", 6),
-    ("s3", "e", 7),
-    ("s4", "x", 8),
-    ("s4", "y", 9),
-]
 TEN_SECONDS = 10 / 86_400  # lambda_snh is in days
 
 

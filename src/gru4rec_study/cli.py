@@ -91,6 +91,8 @@ def _print_run(result) -> dict[str, Path]:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    if args.epochs is not None and args.epochs < 1:
+        raise ValueError(f"--epochs must be at least 1, got {args.epochs}")
     config = load_experiment(shipped_experiment("demo"))
     if args.epochs is not None:
         models = tuple(
