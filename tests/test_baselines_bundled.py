@@ -6,10 +6,9 @@ import pytest
 import scipy.sparse as sp
 
 from gru4rec_study.data import bundled_dataset, encode_sessions, read_events
-from gru4rec_study.data.batching import session_parallel_steps
 from gru4rec_study.evaluation import evaluate
+from gru4rec_study.evaluation.protocol import scored_steps
 from gru4rec_study.models import Markov, Popularity
-from gru4rec_study.models.base import feed
 
 
 @pytest.fixture(scope="module")
@@ -142,19 +141,12 @@ def _session_rec_lists(model, test, item_order, cutoff=20):
     """Top lists as session-rec's evaluation builds them: every item's score (0 without a vote)
     in a pandas Series over the training items in order of first appearance (``item_order``),
     sorted descending; its first ``cutoff`` entries. Returns the lists and the targets."""
-    scorer, lists, targets = None, [], []
-    for step in session_parallel_steps(test.session_offsets, 512):
-        if scorer is None:
-            scorer = model.scorer(len(step.positions))
-        else:
-            if step.keep is not None:
-                scorer.keep(step.keep)
-            scorer.reset(step.reset)
-        scores = feed(scorer, test.item_idx[step.positions], test.timestamp[step.positions])
+    lists, targets = [], []
+    for scores, positions in scored_steps(model, test, 512):
         for row in scores.numpy()[:, item_order]:
             top = pd.Series(row).sort_values(ascending=False).index.to_numpy()[:cutoff]
             lists.append(item_order[top])
-        targets.append(test.item_idx[step.targets])
+        targets.append(test.item_idx[positions])
     return np.array(lists), np.concatenate(targets)
 
 

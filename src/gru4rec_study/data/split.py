@@ -71,7 +71,8 @@ def _test_mask(
         raise DataError(f"split: unknown rule {rule!r}; use 'sessions', 'days' or 'start_days'")
     if window <= 0:
         raise DataError(f"split: the test window must be positive, got {window}")
-    end = float(events["timestamp"].max()) if split_end is None else float(split_end)  # type: ignore[arg-type]
+    last = events["timestamp"].max()
+    end = float(last if split_end is None else split_end)  # type: ignore[arg-type]
     split_time = end - window
     time = pl.col("timestamp")
     bound = time.max() if rule == "days" else time.min()

@@ -34,7 +34,8 @@ def part_stats(events: pl.DataFrame) -> dict[str, Any]:
     of a frame with ``session_id``, ``item_id``, ``timestamp`` (int64 ms) whose sessions are
     contiguous (sorted by session)."""
     lengths = events["session_id"].rle().struct.field("len")
-    first, last = int(events["timestamp"].min()), int(events["timestamp"].max())  # type: ignore[arg-type]
+    times = events["timestamp"]
+    first, last = int(times.min()), int(times.max())  # type: ignore[arg-type]
     return {
         "events": events.height,
         "sessions": lengths.len(),

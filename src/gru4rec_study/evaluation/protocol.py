@@ -106,7 +106,7 @@ def _check_arguments(model, test, cutoffs, tie_policy, batch_size) -> tuple[int,
     return cutoffs
 
 
-def _scored_steps(model, test: SessionData, batch_size: int):
+def scored_steps(model, test: SessionData, batch_size: int):
     """Yield (scores, target positions) of every step, keeping the scorer's slots in step."""
     scorer = None
     for step in session_parallel_steps(test.session_offsets, batch_size):
@@ -173,7 +173,7 @@ def evaluate(
 
     started = time.perf_counter()
     bar = progress(desc=f"evaluating {model.name}", total=n_events, unit="ev", show=show_progress)
-    for scores, positions in _scored_steps(model, test, batch_size) if n_events else ():
+    for scores, positions in scored_steps(model, test, batch_size) if n_events else ():
         targets = items[positions].to(scores.device)
         events = positions - session_of[positions] - 1
         # Top lists and sampled ranks first: the full ranking overwrites the scores.

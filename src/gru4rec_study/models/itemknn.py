@@ -91,9 +91,5 @@ class ItemKNN(ItemToItemModel):
         if not lmbd >= 0.0:
             raise ValueError(f"Item-kNN parameter 'lmbd' must not be negative, got {lmbd}")
 
-    @property
-    def similarities_(self) -> sp.csr_matrix | None:
-        return self.matrix_
-
     def build_matrix(self, train: SessionData) -> sp.csr_matrix:
         return item_similarities(train, self.n_neighbors, self.alpha, self.lmbd, self.show_progress)

@@ -73,13 +73,6 @@ class IndexedAdagradM:
         else:
             param.index_add_(0, rows, step, alpha=-self.lr)
 
-    def state_size(self) -> int:
-        """Number of optimizer state values (for logging)."""
-        tensors = [self.dense_acc, *self.sparse_acc.values(), *self.sparse_vel.values()]
-        if self.dense_vel is not None:
-            tensors.append(self.dense_vel)
-        return sum(t.numel() for t in tensors)
-
 
 def unique_rows(index: torch.Tensor, n_rows: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Sorted unique values of ``index`` (all in [0, n_rows)) and the inverse mapping.
