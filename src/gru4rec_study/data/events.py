@@ -140,14 +140,17 @@ def read_events(
     if len(raw) == 0:
         raise DataError(f"{path}: the file has a header but no events")
 
-    # 2. Times must be numbers; name the first offending row.
+    # 2. A short row's missing fields are read as empty text: name the row rather than a value.
+    if any((raw[name] == "").any() for name in wanted.values()):
+        ragged = _ragged_row(path, sep)
+        if ragged:
+            raise DataError(f"{path}: {ragged}")
+
+    # 3. Times must be numbers; name the first offending row.
     timestamp = pd.to_numeric(raw[columns.time], errors="coerce").to_numpy(np.float64)
     bad = ~np.isfinite(timestamp)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        ragged = _ragged_row(path, sep) if raw[columns.time].iloc[row] == "" else None
-        if ragged:  # a short row: its missing fields were read as empty text
-            raise DataError(f"{path}: {ragged}")
         raise DataError(
             f"{path}: column {columns.time!r} must be numeric; {int(bad.sum())} value(s) are not,"
             f" the first is {raw[columns.time].iloc[row]!r} on data line {row + 1}"
