@@ -44,19 +44,16 @@ def _data():
     return train, test
 
 
-def test_training_knn_fitting_evaluation_and_bootstrap_draw_bars_on_stderr(capsys):
+def test_training_evaluation_and_bootstrap_draw_bars_on_stderr(capsys):
     train, test = _data()
     gru = GRU4Rec(GRU4RecConfig(layers=[4], n_sample=4, batch_size=8, n_epochs=2), True)
-    knn = ItemKNN()
-    knn.show_progress = True
     gru.fit(train)
-    knn.fit(train)
+    knn = ItemKNN().fit(train)
     result = evaluate(knn, test, (5,), show_progress=True)
     confidence_intervals(result, 100, seed=0, show_progress=True)
     err = capsys.readouterr().err
     for desc in (
         "GRU4Rec epoch 2/2",
-        "keeping the top 100 per item",
         "evaluating Item-kNN",
         "bootstrap Item-kNN",
     ):

@@ -22,6 +22,7 @@ from gru4rec_study.evaluation.metrics import metric_values
 from gru4rec_study.evaluation.ranking import TiePolicy, check_tie_policy, target_ranks
 from gru4rec_study.evaluation.sampled import NegativeSampler, SampledEvaluation, sampled_ranks
 from gru4rec_study.models.base import feed
+from gru4rec_study.models.top_items import top_items
 from gru4rec_study.progress import progress
 
 logger = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ class _TopListStats:
         self.popularity_sum = dict.fromkeys(cutoffs, 0.0)
 
     def add(self, scores: torch.Tensor) -> None:
-        top = torch.topk(scores, min(max(self.cutoffs), self.n_items), dim=1).indices.cpu()
+        top = top_items(scores, max(self.cutoffs))[1].cpu()
         for k in self.cutoffs:
             self.seen[k][top[:, :k].reshape(-1)] = True
             self.popularity_sum[k] += float(self.popularity[top[:, :k]].mean(dim=1).sum())

@@ -25,7 +25,6 @@ class ItemToItemModel:
 
     name: str
     PARAMS: dict[str, str]
-    show_progress: bool = False  # a bar over the rows while building the matrix (stderr)
 
     def _set_params(self, values: dict[str, Any]) -> None:
         """Check the constructor arguments against ``PARAMS`` and store them as attributes."""

@@ -16,7 +16,6 @@ import scipy.sparse as sp
 
 from gru4rec_study.data.sessions import SessionData
 from gru4rec_study.models.item_to_item import ItemToItemModel
-from gru4rec_study.progress import progress
 from gru4rec_study.validation import given_params
 
 
@@ -30,7 +29,7 @@ def session_item_matrix(train: SessionData) -> sp.csr_matrix:
 
 
 def item_similarities(
-    train: SessionData, n_neighbors: int, alpha: float, lmbd: float, show_progress: bool = False
+    train: SessionData, n_neighbors: int, alpha: float, lmbd: float
 ) -> sp.csr_matrix:
     """The kept similarities, shape (n_items, n_items), zero diagonal."""
     sessions = session_item_matrix(train)
@@ -40,26 +39,22 @@ def item_similarities(
     rows, cols, data = co.row[off_diagonal], co.col[off_diagonal], co.data[off_diagonal]
     data = data / (support[rows] ** alpha * support[cols] ** (1.0 - alpha) + lmbd)
     sims = sp.csr_matrix((data, (rows, cols)), shape=co.shape)
-    return keep_top(sims, n_neighbors, show_progress)
+    return keep_top(sims, n_neighbors)
 
 
-def keep_top(matrix: sp.csr_matrix, k: int, show_progress: bool = False) -> sp.csr_matrix:
-    """Keep the ``k`` largest entries of every row."""
+def keep_top(matrix: sp.csr_matrix, k: int) -> sp.csr_matrix:
+    """Keep the ``k`` largest entries of every row; among equal values the lower column index.
+
+    A fixed tie rule (``numpy.argpartition`` picks among ties in a version-dependent order), so
+    the pruned matrix, and every score built on it, is the same on every machine.
+    """
     matrix = matrix.tocsr()
+    matrix.sum_duplicates()  # also sorts the column indices of every row
+    row_of = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    order = np.lexsort((matrix.indices, -matrix.data, row_of))  # row, value desc, column
+    position = np.arange(len(order)) - matrix.indptr[row_of[order]]
     keep = np.zeros(len(matrix.data), dtype=bool)
-    rows = progress(
-        range(matrix.shape[0]),
-        desc=f"keeping the top {k} per item",
-        unit="item",
-        show=show_progress,
-    )
-    for row in rows:
-        start, end = matrix.indptr[row], matrix.indptr[row + 1]
-        if end - start <= k:
-            keep[start:end] = True
-        else:
-            top = np.argpartition(-matrix.data[start:end], k - 1)[:k]
-            keep[start + top] = True
+    keep[order[position < k]] = True
     matrix.data[~keep] = 0.0
     matrix.eliminate_zeros()
     return matrix
@@ -92,4 +87,4 @@ class ItemKNN(ItemToItemModel):
             raise ValueError(f"Item-kNN parameter 'lmbd' must not be negative, got {lmbd}")
 
     def build_matrix(self, train: SessionData) -> sp.csr_matrix:
-        return item_similarities(train, self.n_neighbors, self.alpha, self.lmbd, self.show_progress)
+        return item_similarities(train, self.n_neighbors, self.alpha, self.lmbd)

@@ -6,7 +6,8 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
-import torch
+
+from gru4rec_study.models.top_items import top_items
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ def recommend(
         scorer = model.scorer(1)
         for item in index:
             scores = scorer.scores(np.array([item], dtype=np.int64))
-        top = torch.topk(scores[0].float(), min(k, item_map.n_items))
-        ids = item_map.item_ids[top.indices.cpu().numpy()]
-        results.append([(str(i), float(s)) for i, s in zip(ids, top.values.tolist(), strict=True)])
+        values, indices = top_items(scores[:1], k)
+        ids = item_map.item_ids[indices[0].cpu().numpy()]
+        results.append([(str(i), float(s)) for i, s in zip(ids, values[0].tolist(), strict=True)])
     return results

@@ -87,7 +87,7 @@ class SequentialRules(ItemToItemModel):
 
     def build_matrix(self, train: SessionData) -> sp.csr_matrix:
         rules = self.mine(train)
-        return keep_top(rules, self.pruning, self.show_progress) if self.pruning else rules
+        return keep_top(rules, self.pruning) if self.pruning else rules
 
 
 class AssociationRules(SequentialRules):
