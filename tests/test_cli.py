@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 from gru4rec_study.cli import build_parser, main
 from gru4rec_study.data import bundled_dataset
@@ -77,7 +78,10 @@ def test_run_writes_a_complete_run_directory(tmp_path, slice_files, capsys):
     assert config["models"][2]["params"]["n_epochs"] == 2 and config["seed"] == 5
     assert "run" in (run_dir / "command.txt").read_text()
     env = json.loads((run_dir / "environment.json").read_text())
-    assert env["seed"] == 5 and env["versions"]["torch"] and env["versions"]["numpy"]
+    assert env["seed"] == 5 and env["versions"]["torch"] and env["versions"]["polars"]
+    # What GRU4Rec's numbers depend on besides the seed: the kernels' instruction set, threads.
+    assert env["machine"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert env["machine"]["torch_threads"] == torch.get_num_threads()
     inputs = json.loads((run_dir / "inputs.json").read_text())
     assert re.fullmatch(r"[0-9a-f]{64}", inputs["train"]["sha256"])
     log = json.loads((run_dir / "training_log.json").read_text())

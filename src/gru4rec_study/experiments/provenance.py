@@ -12,7 +12,17 @@ from pathlib import Path
 
 import torch
 
-PACKAGES = ("gru4rec-study", "numpy", "pandas", "scipy", "torch", "matplotlib", "tqdm")
+PACKAGES = (
+    "gru4rec-study",
+    "numpy",
+    "pandas",
+    "polars",
+    "scipy",
+    "torch",
+    "matplotlib",
+    "tqdm",
+    "optuna",
+)
 
 
 def file_sha256(path: str | Path) -> str:
@@ -49,10 +59,29 @@ def git_state() -> dict[str, str | bool | None]:
     return {"commit": commit, "uncommitted_changes": bool(status) if status is not None else None}
 
 
+def cpu_model() -> str | None:
+    """The CPU's model name (from /proc/cpuinfo on Linux), else what ``platform`` knows."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
 def machine() -> dict[str, str | int | None]:
+    """The machine; GRU4Rec's numbers depend on the CPU's vector instructions and the threads.
+
+    The same seed gives the same model only with the same ``cpu_capability`` (the instruction
+    set PyTorch's kernels were chosen for) and the same ``torch_threads``.
+    """
     return {
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
+        "cpu_model": cpu_model(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
     }
