@@ -1,6 +1,7 @@
 import logging
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from gru4rec_study.data import DataError, EventColumns, read_events
@@ -33,12 +34,12 @@ def test_out_of_order_rows_are_sorted_stably_and_logged(tmp_path, caplog):
     with caplog.at_level(logging.INFO, logger="gru4rec_study"):
         events = read_events(write_events(tmp_path / "a.tsv", rows))
     assert "not sorted" in caplog.text
-    assert events["session_id"].tolist() == ["2", "2", "1", "1", "1"]
-    assert events["item_id"].tolist() == ["20", "21", "10", "11", "12"]
+    assert events["session_id"].tolist() == ["1", "1", "1", "2", "2"]
+    assert events["item_id"].tolist() == ["10", "11", "12", "20", "21"]
 
 
 def test_sorted_input_is_not_reported(tmp_path, caplog):
-    rows = [(2, 20, 105), (2, 21, 106), (1, 10, 100)]
+    rows = [(1, 10, 100), (2, 20, 105), (2, 21, 106)]
     with caplog.at_level(logging.INFO, logger="gru4rec_study"):
         read_events(write_events(tmp_path / "a.tsv", rows))
     assert "not sorted" not in caplog.text
@@ -125,3 +126,42 @@ def test_unreadable_files_name_the_file(tmp_path):
     latin.write_bytes(b"SessionId\tItemId\tTime\n1\t\xe9\t3\n")
     with pytest.raises(DataError, match=r"latin\.tsv.*UTF-8"):
         read_events(latin)
+
+
+def test_a_file_with_its_rows_shuffled_reads_as_the_sorted_file(tmp_path):
+    from gru4rec_study.data import bundled_dataset
+
+    events = read_events(bundled_dataset("train_full")).iloc[:6000]
+    # Equal times within a session keep file order by design: leave those sessions out.
+    tied = events.duplicated(["session_id", "timestamp"], keep=False)
+    events = events[~events["session_id"].isin(events.loc[tied, "session_id"])]
+    events = events.reset_index(drop=True)
+    names = {"session_id": "SessionId", "item_id": "ItemId", "timestamp": "Time"}
+    path = tmp_path / "shuffled.tsv"
+    events.sample(frac=1.0, random_state=3).rename(columns=names).to_csv(
+        path, sep="\t", index=False
+    )
+    pd.testing.assert_frame_equal(read_events(path), events)
+
+
+def test_sessions_in_another_order_give_the_same_indices_and_results():
+    # Ties in rule weights, top lists and equal session start times fall back to the id order,
+    # never to the row order.
+    from gru4rec_study.data import bundled_dataset, encode_sessions
+    from gru4rec_study.evaluation import evaluate
+    from gru4rec_study.models import AssociationRules, SequentialRules
+
+    events = read_events(bundled_dataset("train_full")).iloc[:8000]
+    train_rows, test_rows = events.iloc[:6000], events.iloc[6000:]
+    ids = train_rows["session_id"].unique()
+    permuted = np.random.default_rng(0).permutation(ids)
+    reordered = train_rows.set_index("session_id").loc[permuted].reset_index()
+    train, train2 = encode_sessions(train_rows), encode_sessions(reordered)
+    assert train.item_map.item_ids.tolist() == train2.item_map.item_ids.tolist()
+    assert np.array_equal(train.item_idx, train2.item_idx)
+    test = encode_sessions(test_rows, train.item_map, 2)
+    counts = train.item_counts()
+    for model in (AssociationRules, SequentialRules):
+        a = evaluate(model().fit(train), test, beyond_accuracy=True, item_counts=counts)
+        b = evaluate(model().fit(train2), test, beyond_accuracy=True, item_counts=counts)
+        assert np.array_equal(a.ranks, b.ranks) and a.beyond_accuracy == b.beyond_accuracy

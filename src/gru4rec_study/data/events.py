@@ -17,6 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gru4rec_study.data.ids import id_codes
+
 logger = logging.getLogger(__name__)
 
 COLUMNS = ("session_id", "item_id", "timestamp")
@@ -116,8 +118,9 @@ def read_events(
     Returns
     -------
     DataFrame with the columns ``session_id`` (str), ``item_id`` (str) and ``timestamp``
-    (float64), one row per event. Sessions keep the order of their first appearance; rows of a
-    session are in time order, equal times in file order.
+    (float64), one row per event. Sessions are in the fixed id order of
+    :mod:`gru4rec_study.data.ids` (by value for integer ids); rows of a session are in time
+    order, equal times in file order.
     """
     path = Path(path)
     columns = columns or EventColumns()
@@ -173,15 +176,17 @@ def read_events(
 
 
 def sort_events(events: pd.DataFrame, source: str = "events") -> pd.DataFrame:
-    """Sort ``events`` stably by (session, time); sessions keep their first-appearance order.
+    """Sort ``events`` stably by (session id in the fixed order of :mod:`.ids`, time).
 
     Logs a message when the input was not already in that order.
     """
-    session_code, _ = pd.factorize(events["session_id"])
+    session_code, _ = id_codes(events["session_id"])
     order = np.lexsort((events["timestamp"].to_numpy(), session_code))
     if np.any(order != np.arange(len(order))):
         logger.info(
-            "%s: rows were not sorted by (session, time); sorted %d rows stably", source, len(order)
+            "%s: rows were not sorted by (session id, time); sorted %d rows stably",
+            source,
+            len(order),
         )
         events = events.iloc[order].reset_index(drop=True)
     return events

@@ -16,6 +16,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from gru4rec_study.data.events import DataError
+from gru4rec_study.data.ids import id_codes, sorted_ids
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ logger = logging.getLogger(__name__)
 class ItemMap:
     """The training catalogue: ``item_ids[item_idx]`` is the dataset's id of an item."""
 
-    item_ids: NDArray[np.object_]  # external ids (str), in order of first appearance in training
+    item_ids: NDArray[np.object_]  # external ids (str), in the fixed order of .ids
 
     def __post_init__(self) -> None:
         index = pd.Index(self.item_ids)
@@ -34,9 +35,9 @@ class ItemMap:
 
     @classmethod
     def from_ids(cls, ids: pd.Series | NDArray) -> ItemMap:
-        """Build the map from a sequence of item ids, in order of first appearance."""
-        uniques = pd.unique(pd.Series(ids, dtype=object).astype(str))
-        return cls(np.asarray(uniques, dtype=object))
+        """Build the map from a sequence of item ids, indexed in the fixed order of
+        :mod:`gru4rec_study.data.ids` (by value for integer ids), whatever the row order."""
+        return cls(sorted_ids(ids))
 
     @property
     def n_items(self) -> int:
@@ -143,7 +144,7 @@ def encode_sessions(
     # 1. Remove events whose item the catalogue does not know.
     known = item_idx >= 0
     n_unknown = int((~known).sum())
-    session_code, session_uniques = pd.factorize(events["session_id"].to_numpy()[known])
+    session_code, session_uniques = id_codes(events["session_id"].to_numpy()[known])
     item_idx = item_idx[known]
     timestamp = events["timestamp"].to_numpy(np.float64)[known]
 
@@ -166,7 +167,7 @@ def encode_sessions(
     lengths = lengths[keep_session]
     session_ids = np.asarray(session_uniques, dtype=object)[keep_session]
 
-    # 4. Order sessions by their first event's time (stable for equal start times).
+    # 4. Order sessions by their first event's time (equal start times in session id order).
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     starts = timestamp[offsets[:-1]] if len(lengths) else np.empty(0)
     order = np.argsort(starts, kind="stable")
