@@ -7,6 +7,7 @@ import logging
 import re
 import shutil
 import subprocess
+from html import escape
 
 import matplotlib.image
 import numpy as np
@@ -278,3 +279,17 @@ def test_report_of_a_corrupt_results_file_names_it(tmp_path, capsys):
     (tmp_path / "results.json").write_text("{bad")
     assert main(["-q", "report", str(tmp_path)]) == 2
     assert f"{tmp_path / 'results.json'}: not valid JSON" in capsys.readouterr().err
+
+
+def test_the_page_reports_what_the_filters_and_the_split_removed(run):
+    run_dir, _, paths, _ = run
+    data = json.loads((run_dir / "data.json").read_text())
+    split = data["split"]
+    html = paths["html"].read_text()
+    assert f"Split (rule sessions): {split['n_train_sessions']} training sessions" in html
+    assert (
+        f"{split['n_test_events_unknown_item']} test events with items unknown to training and"
+        f" {split['n_test_sessions_too_short']} test sessions" in html
+    )
+    for step in data["filters"]:
+        assert f"Filter {escape(step['step'])}: removed {step['events_removed']} events" in html

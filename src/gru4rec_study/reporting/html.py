@@ -234,6 +234,7 @@ def data_html(data: dict[str, Any]) -> str | None:
         return None
     rows = [[p] + [_count(data[p].get(k)) for k in DATA_COLUMNS] for p in parts]
     html = _table(["Part", *DATA_COLUMNS.values()], rows)
+    html += _filter_and_split_notes(data)
     removed = data.get("test_encoding")
     if removed:
         html += (
@@ -244,6 +245,30 @@ def data_html(data: dict[str, Any]) -> str | None:
             " events) shorter than two events.</p>"
         )
     return html
+
+
+def _filter_and_split_notes(data: dict[str, Any]) -> str:
+    """What the experiment's own filters and split removed (runs on ``data.events``)."""
+    notes = []
+    for step in data.get("filters") or []:
+        notes.append(
+            f"Filter {escape(str(step['step']))}: removed {step['events_removed']} events,"
+            f" {step['sessions_removed']} sessions, {step['items_removed']} items;"
+            f" {step['events_left']} events left."
+        )
+    split = data.get("split")
+    if split:
+        notes.append(
+            f"Split (rule {escape(str(split['rule']))}): {split['n_train_sessions']} training"
+            f" sessions ({split['n_train_events']} events), {split['n_test_sessions']} test"
+            f" sessions ({split['n_test_events']} events); removed"
+            f" {split['n_train_events_after_split_time']} training events after the split time"
+            f" and {split['n_train_sessions_too_short_after_truncation']} training sessions"
+            f" left too short, {split['n_test_events_unknown_item']} test events with items"
+            f" unknown to training and {split['n_test_sessions_too_short']} test sessions"
+            f" ({split['n_test_events_in_short_sessions']} events) shorter than two events."
+        )
+    return "".join(f'<p class="note">{note}</p>' for note in notes)
 
 
 def _count(value: Any) -> str:
