@@ -175,6 +175,9 @@ def test_split_train_evaluate_recommend(tmp_path, slice_files, capsys):
     )
     lines = capsys.readouterr().out.strip().splitlines()
     assert lines[0] == f"after {item},unknown-item:" and len(lines) == 4
+    # Spaces around the ids of --items are not part of them.
+    assert main(["-q", "recommend", str(model_dir), "--items", f" {item} , {item}", "-k", "3"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 4
 
     assert (
         _cli("train", str(out / "train.tsv"), "--model", "markov", "--out", str(tmp_path / "mk"))
@@ -214,6 +217,8 @@ def test_a_filter_that_leaves_nothing_fails_before_training(tmp_path, capsys):
     ("extra_toml", "message"),
     [
         ("[split]\ntest_days = 'x'\n", "test_days"),
+        ("[split]\ntest_days = nan\n", "test_days"),
+        ("[split]\ntest_days = 2.0\n", "[split] applies only to data.events"),
         ("[evaluation2]\n", "evaluation2"),
     ],
 )
@@ -248,6 +253,10 @@ test = "{test}"
         ("[[models]]\nkind = 'popularity'\n[[models]]\nkind = 'popularity'\n", "second model"),
         ("[[models]]\nkind = 'popularity'\nname = '../../escaped'\n", "plain name"),
         ("[[models]]\nkind = 'gru4rec'\nparams = { batch_size = 32.0 }\n", "batch_size"),
+        ("[[models]]\nkind = 'gru4rec'\nparams = { momentum = inf }\n", "momentum"),
+        ("[[models]]\nkind = 'gru4rec'\nparams = { seed = -3 }\n", "seed"),
+        ("[[models]]\nkind = 'gru4rec'\nparams = { device = 'cuda:7' }\n", "device"),
+        ("[evaluation]\ncutoffs = [5, 5]\n", "cutoffs must not repeat"),
     ],
 )
 def test_bad_experiment_values_fail_before_anything_runs(
@@ -260,6 +269,16 @@ def test_bad_experiment_values_fail_before_anything_runs(
     assert main(["-q", "run", str(path), "--out", str(tmp_path / "r")]) == 2
     err = capsys.readouterr().err
     assert message in err and "bad.toml" in err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("top", ["seed = -1", "seeds = [1, -2]"])
+def test_negative_seeds_fail_before_anything_runs(tmp_path, slice_files, capsys, top):
+    text = top + BASE.format(train=slice_files["train_full"], test=slice_files["test"])
+    path = _write_experiment(tmp_path, text + "[[models]]\nkind = 'gru4rec'\n")
+    assert main(["-q", "run", str(path), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "non-negative" in err and "bad.toml" in err
     assert not (tmp_path / "r").exists()
 
 
@@ -442,3 +461,19 @@ def test_split_checks_its_numbers_before_reading(tmp_path, capsys, flag, value):
     args = ["split", str(tmp_path / "none.tsv"), "--out", str(tmp_path / "o"), flag, value]
     assert _cli(*args) == 2
     assert flag in capsys.readouterr().err
+
+
+def test_output_cut_short_by_the_reader_is_not_a_traceback(tmp_path):
+    # `gru4rec-study ... | head`: the reader closes the pipe before the output is written.
+    import subprocess
+    import sys
+
+    out = tmp_path / "s.tsv"
+    command = (
+        f"{sys.executable} -m gru4rec_study.cli -q synth --sessions 200 --items 30 --out {out}"
+        f" && {sys.executable} -m gru4rec_study.cli -q split {out} --rule sessions"
+        f" --min-item-support 1 --out {tmp_path / 'sp'} | true"
+    )
+    done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=120)
+    assert (tmp_path / "sp" / "test.tsv").is_file()
+    assert "BrokenPipe" not in done.stderr and "Traceback" not in done.stderr, done.stderr

@@ -146,3 +146,18 @@ def test_the_pipeline_runs_on_numpy_2_and_pandas_2_or_later():
 
     assert int(np.__version__.split(".")[0]) >= 2
     assert int(pd.__version__.split(".")[0]) >= 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"cutoffs": (5, 5)}, "cutoffs must not repeat"),
+        ({"cutoffs": (0, 5)}, "cutoffs must be positive"),
+        ({"batch_size": 0}, "batch_size must be at least 1"),
+    ],
+)
+def test_bad_evaluation_arguments_name_the_argument(kwargs, message):
+    train = _train()
+    test = _test([("t", "i0", 1), ("t", "i1", 2)], train)
+    with pytest.raises(ValueError, match=message):
+        evaluate(Popularity().fit(train), test, **kwargs)

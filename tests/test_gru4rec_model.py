@@ -147,6 +147,9 @@ def test_presets_hold_the_published_values():
         ("dropout_p_hidden", 1.0),
         ("layers", ()),
         ("learning_rate", 0.0),
+        ("learning_rate", float("nan")),
+        ("momentum", float("inf")),
+        ("seed", -4),
     ],
 )
 def test_bad_parameters_name_the_parameter(key, value):

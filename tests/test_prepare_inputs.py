@@ -171,6 +171,16 @@ def test_a_file_of_another_format_is_named_briefly(tmp_path):
     assert len(message) < 400  # not the whole first JSON line (about 20 KB)
 
 
+def test_a_click_file_with_too_few_fields_says_how_many_it_has(tmp_path):
+    raw = tmp_path / "clicks.dat"
+    raw.write_text("1,2014-04-07T10:51:09.277Z\n2,2014-04-07T10:52:09.277Z\n")
+    with pytest.raises(DataError) as error:
+        prepare_dataset(get_recipe("rsc15"), [raw], tmp_path / "o")
+    message = str(error.value)
+    assert "clicks.dat: a yoochoose click file has 4 comma-separated fields" in message
+    assert "its first line has 2" in message and "missing_columns" not in message
+
+
 def test_every_session_of_one_event_is_an_error_from_the_filter_naming_what_went(tmp_path):
     rows = [(s, "a", 1_600_000_000 + s) for s in range(10)]
     raw = _write(tmp_path / "log.csv", "SessionId,ItemId,Time", rows)

@@ -267,6 +267,14 @@ def test_the_cli_tunes_and_prints_the_best_setting_and_the_run(experiment, tmp_p
     bad = ["tune", str(experiment / "exp.toml"), "--model", "sknn", "--trials", "1"]
     assert main(["-q", *bad, "--storage", "foo://bar", "--out", str(out)]) == 2
     assert "--storage foo://bar: cannot open the study storage" in capsys.readouterr().err
+    # A database whose driver is not installed (or not reachable): the same clear message.
+    url = "postgresql://u:p@127.0.0.1:1/db"
+    assert main(["-q", *bad, "--storage", url, "--out", str(out)]) == 2
+    assert f"--storage {url}: cannot open the study storage" in capsys.readouterr().err
+    # No trial in the study and none to add: an error, not an empty result.
+    fresh = ["--storage", f"sqlite:///{tmp_path / 'empty.db'}", "--out", str(out)]
+    assert main(["-q", *bad[:-1], "0", *fresh]) == 2
+    assert "has no complete trial and this worker adds none" in capsys.readouterr().err
 
 
 def test_two_workers_add_their_trials_to_one_study(experiment, tmp_path):

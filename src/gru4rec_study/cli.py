@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import os
 import sys
 import tomllib
 from collections.abc import Sequence
@@ -186,7 +187,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_recommend(args: argparse.Namespace) -> int:
     model = load_model(args.model)
-    prefixes = [[i for i in p.split(",") if i] for p in args.items]
+    prefixes = [[i.strip() for i in p.split(",") if i.strip()] for p in args.items]
     for prefix, recs in zip(prefixes, recommend(model, prefixes, args.k), strict=True):
         print(f"after {','.join(prefix)}:")
         for rank, (item, score) in enumerate(recs, start=1):
@@ -323,10 +324,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     _configure_logging(args)
     try:
         with logging_redirect_tqdm(loggers=[logging.getLogger("gru4rec_study")]):
-            return args.func(args)
+            code = args.func(args)
+        sys.stdout.flush()  # a closed pipe fails here, inside the handler below
+        return code
     except (DataError, ConfigError, TrainingError, ValueError, FileNotFoundError) as exc:
         print(f"gru4rec-study {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader of stdout (say, head) stopped early: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import fields
 from typing import Any
 
@@ -16,7 +17,7 @@ def _matches(value: Any, annotation: str) -> bool:
         if option == "int" and isinstance(value, int) and not isinstance(value, bool):
             return True
         if option == "float" and isinstance(value, int | float) and not isinstance(value, bool):
-            return True
+            return math.isfinite(value)  # NaN and infinity are never a setting
         if option == "str" and isinstance(value, str):
             return True
         if option.startswith("tuple[int") and isinstance(value, tuple | list):

@@ -102,6 +102,8 @@ def _check_arguments(model, test, cutoffs, tie_policy, batch_size) -> tuple[int,
     cutoffs = tuple(int(c) for c in cutoffs)
     if not cutoffs or min(cutoffs) < 1:
         raise ValueError(f"cutoffs must be positive integers, got {cutoffs}")
+    if len(set(cutoffs)) != len(cutoffs):
+        raise ValueError(f"cutoffs must not repeat, got {cutoffs}")
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     return cutoffs

@@ -165,6 +165,8 @@ def _check(config: ExperimentConfig, source: str) -> None:
         raise ConfigError(f"{source}: evaluation.tie_policy must be one of {TIE_POLICIES}")
     if not ev.cutoffs or any(int(c) < 1 for c in ev.cutoffs):
         raise ConfigError(f"{source}: evaluation.cutoffs must be positive integers")
+    if len(set(ev.cutoffs)) != len(ev.cutoffs):
+        raise ConfigError(f"{source}: evaluation.cutoffs must not repeat, got {list(ev.cutoffs)}")
     if ev.batch_size < 1:
         raise ConfigError(f"{source}: evaluation.batch_size must be at least 1")
     if ev.sampled_negatives < 0:
@@ -222,6 +224,12 @@ def parse_experiment(values: dict[str, Any], source: str, base: Path) -> Experim
     if unknown:
         raise ConfigError(f"{source}: unknown key {unknown[0]}; known keys: {sorted(known)}")
     data = _resolve_data(_build(DataConfig, values.get("data", {}), "data", source), base, source)
+    split = _build(SplitConfig, values.get("split", {}), "split", source)
+    if "split" in values and data.events is None:
+        raise ConfigError(
+            f"{source}: [split] applies only to data.events; train and test (or a prepared"
+            " dataset) are already split: remove [split]"
+        )
     evaluation = _build(EvaluationConfig, values.get("evaluation", {}), "evaluation", source)
     evaluation = replace(evaluation, cutoffs=tuple(int(c) for c in evaluation.cutoffs))
     models = tuple(
@@ -229,19 +237,19 @@ def parse_experiment(values: dict[str, Any], source: str, base: Path) -> Experim
         for i, m in enumerate(values.get("models", []))
     )
     seed = values.get("seed", 42)
-    if not isinstance(seed, int) or isinstance(seed, bool):
-        raise ConfigError(f"{source}: seed must be an integer, got {seed!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ConfigError(f"{source}: seed must be a non-negative integer, got {seed!r}")
     seeds = values.get("seeds", [])
     if not isinstance(seeds, list) or not all(
-        isinstance(x, int) and not isinstance(x, bool) for x in seeds
+        isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in seeds
     ):
-        raise ConfigError(f"{source}: seeds must be a list of integers, got {seeds!r}")
+        raise ConfigError(f"{source}: seeds must be a list of non-negative integers, got {seeds!r}")
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"{source}: seeds must not repeat, got {seeds}")
     config = ExperimentConfig(
         name=str(values.get("name", Path(source).stem)),
         data=data,
-        split=_build(SplitConfig, values.get("split", {}), "split", source),
+        split=split,
         evaluation=evaluation,
         models=models,
         seed=seed,
@@ -255,12 +263,17 @@ def parse_experiment(values: dict[str, Any], source: str, base: Path) -> Experim
 def _check_models(config: ExperimentConfig, source: str) -> None:
     """Build every model once so that a bad parameter fails before anything trains."""
     from gru4rec_study.experiments.models import build_model, model_label
+    from gru4rec_study.models.gru4rec.model import resolve_device
 
     labels: set[str] = set()
     for number, spec in enumerate(config.models, start=1):
         where = f"model {number} ({spec.kind})"
         try:
-            label = model_label(spec, build_model(spec, seed=config.seed))
+            model = build_model(spec, seed=config.seed)
+            label = model_label(spec, model)
+            device = getattr(getattr(model, "config", None), "device", None)
+            if device is not None:  # a CUDA device this machine lacks fails here, not later
+                resolve_device(device)
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"{source}: {where}: {exc}") from exc
         _check_name(label, f"{where} name", source)

@@ -151,6 +151,11 @@ def open_study(plan: TuningPlan, heartbeat: int, attempts: int = 5) -> optuna.St
                 load_if_exists=True,
             )
             break
+        except ImportError as exc:  # a database URL whose driver is not installed
+            raise ConfigError(
+                f"--storage {plan.storage}: cannot open the study storage: its database driver"
+                f" is not installed ({exc})"
+            ) from exc
         except Exception as exc:  # a concurrent worker creating the same tables or study
             if "sqlalchemy" not in type(exc).__module__:
                 raise
@@ -217,6 +222,11 @@ def tune(
     n_trials = options.n_trials
     if options.total_trials is not None:
         n_trials = min(n_trials, max(options.total_trials - n_counted(study), 0))
+    if n_trials == 0 and _best_trial(study) is None:
+        raise ConfigError(
+            f"study {plan.study_name} has no complete trial and this worker adds none"
+            f" (--trials {options.n_trials}): nothing to tune or to run on test"
+        )
     logger.info(
         "study %s (%s): %d trials so far; this worker (seed %d) adds up to %d",
         plan.study_name,

@@ -8,14 +8,26 @@ from pathlib import Path
 import polars as pl
 
 from gru4rec_study.data.events import DataError
-from gru4rec_study.data.recipes.base import Recipe, check_file, read_each
+from gru4rec_study.data.recipes.base import Recipe, check_file, read_each, read_header
 from gru4rec_study.data.timestamps import SAMPLE_SIZE, time_expression, to_milliseconds
 
 CLICK_COLUMNS = ("session_id", "time", "item_id", "category")
 
 
+def _check_fields(path: Path) -> None:
+    """The first line must have the four fields of a click file (no header)."""
+    fields = read_header(path, ",")
+    if len(fields) != len(CLICK_COLUMNS):
+        raise DataError(
+            f"{path}: a yoochoose click file has {len(CLICK_COLUMNS)} comma-separated fields"
+            f" per line (session id, timestamp, item id, category, no header); its first line"
+            f" has {len(fields)}: {fields[:8]}"
+        )
+
+
 def _read_one(path: Path) -> pl.DataFrame:
     check_file(path)
+    _check_fields(path)
     schema = dict(zip(CLICK_COLUMNS, (pl.Int64, pl.String, pl.Int64, pl.String), strict=True))
     scan = pl.scan_csv(path, has_header=False, schema=schema)
     time_column = "timestamp (column 2)"
@@ -31,7 +43,7 @@ def _read_one(path: Path) -> pl.DataFrame:
     except pl.exceptions.PolarsError as exc:
         raise DataError(
             f"{path}: not a yoochoose click file (session id, timestamp, item id, category"
-            f" without a header): {exc}"
+            f" without a header): {str(exc).splitlines()[0]}"
         ) from exc
     if frame.height == 0:
         raise DataError(f"{path}: the file has no events")

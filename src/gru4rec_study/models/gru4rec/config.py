@@ -65,7 +65,7 @@ class GRU4RecConfig:
         for name in ("batch_size", "n_epochs"):
             if getattr(self, name) < 1:
                 fail(name, "must be at least 1")
-        for name in ("n_sample", "embedding", "sample_cache_size"):
+        for name in ("n_sample", "embedding", "sample_cache_size", "seed"):
             if getattr(self, name) < 0:
                 fail(name, "must not be negative")
         for name in ("dropout_p_embed", "dropout_p_hidden"):

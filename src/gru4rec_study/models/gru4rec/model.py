@@ -34,6 +34,11 @@ def resolve_device(name: str) -> torch.device:
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"GRU4Rec parameter 'device' is {name!r} but CUDA is not available")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ValueError(
+            f"GRU4Rec parameter 'device' is {name!r} but this machine has"
+            f" {torch.cuda.device_count()} CUDA device(s)"
+        )
     return device
 
 
