@@ -380,6 +380,28 @@ def test_sampled_negatives_beyond_the_catalogue_fail_before_training(tmp_path, c
     assert not (tmp_path / "r").exists()
 
 
+def test_train_rejects_a_negative_seed_for_every_model(tmp_path, slice_files, capsys):
+    out = tmp_path / "m"
+    assert (
+        main(
+            [
+                "-q",
+                "train",
+                str(slice_files["train_full"]),
+                "--model",
+                "sknn",
+                "--seed",
+                "-4",
+                "--out",
+                str(out),
+            ]
+        )
+        == 2
+    )
+    assert "--seed must be a non-negative integer, got -4" in capsys.readouterr().err
+    assert not out.exists()
+
+
 def test_train_rejects_epochs_and_unknown_parameters_for_baselines(tmp_path, slice_files, capsys):
     train = str(slice_files["train_full"])
     assert _cli("train", train, "--model", "itemknn", "--epochs", "3", "--out", "x") == 2

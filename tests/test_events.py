@@ -165,3 +165,11 @@ def test_sessions_in_another_order_give_the_same_indices_and_results():
         a = evaluate(model().fit(train), test, beyond_accuracy=True, item_counts=counts)
         b = evaluate(model().fit(train2), test, beyond_accuracy=True, item_counts=counts)
         assert np.array_equal(a.ranks, b.ranks) and a.beyond_accuracy == b.beyond_accuracy
+
+
+def test_sessions_in_another_order_are_sorted_without_an_info_message(tmp_path, caplog):
+    rows = [(2, 20, 105), (2, 21, 106), (1, 10, 100)]  # grouped, time-ordered, not in id order
+    with caplog.at_level(logging.INFO, logger="gru4rec_study"):
+        events = read_events(write_events(tmp_path / "a.tsv", rows))
+    assert "not sorted" not in caplog.text
+    assert events["session_id"].tolist() == ["1", "2", "2"]

@@ -187,3 +187,8 @@ def test_cuda_device_without_cuda_is_a_clear_error(bundled_slice):
 def test_parameters_of_the_wrong_type_name_the_parameter(key, value):
     with pytest.raises(ValueError, match=key):
         GRU4RecConfig(**{key: value})
+
+
+def test_a_nan_or_infinite_setting_is_named_as_not_finite():
+    with pytest.raises(ValueError, match="'momentum' must be a finite number, got inf"):
+        GRU4RecConfig(momentum=float("inf"))

@@ -275,6 +275,7 @@ def test_the_cli_tunes_and_prints_the_best_setting_and_the_run(experiment, tmp_p
     fresh = ["--storage", f"sqlite:///{tmp_path / 'empty.db'}", "--out", str(out)]
     assert main(["-q", *bad[:-1], "0", *fresh]) == 2
     assert "has no complete trial and this worker adds none" in capsys.readouterr().err
+    assert not (tmp_path / "empty.db").exists()
 
 
 def test_two_workers_add_their_trials_to_one_study(experiment, tmp_path):

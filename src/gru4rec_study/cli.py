@@ -148,6 +148,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.seed < 0:
+        raise ValueError(f"--seed must be a non-negative integer, got {args.seed}")
     params = _parse_params(args.param)
     if args.epochs is not None:
         if args.model != "gru4rec":

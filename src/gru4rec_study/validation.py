@@ -27,13 +27,20 @@ def _matches(value: Any, annotation: str) -> bool:
     return False
 
 
+def _expected(annotation: str, value: Any) -> str:
+    if isinstance(value, float) and not math.isfinite(value) and "float" in annotation:
+        return "a finite number"
+    return f"of type {annotation}"
+
+
 def check_field_types(instance: Any, where: str) -> None:
     """Raise ``ValueError`` naming the first field whose value does not fit its annotation."""
     for f in fields(instance):
         value = getattr(instance, f.name)
         annotation = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", "")
         if annotation and not _matches(value, annotation):
-            raise ValueError(f"{where} {f.name!r} must be of type {annotation}, got {value!r}")
+            expected = _expected(annotation, value)
+            raise ValueError(f"{where} {f.name!r} must be {expected}, got {value!r}")
 
 
 def check_params(owner: str, values: dict[str, Any], types: dict[str, str]) -> None:
@@ -43,9 +50,8 @@ def check_params(owner: str, values: dict[str, Any], types: dict[str, str]) -> N
         raise ValueError(f"{owner}: unknown parameter {unknown[0]!r}; parameters: {sorted(types)}")
     for name, value in values.items():
         if not _matches(value, types[name]):
-            raise ValueError(
-                f"{owner} parameter {name!r} must be of type {types[name]}, got {value!r}"
-            )
+            expected = _expected(types[name], value)
+            raise ValueError(f"{owner} parameter {name!r} must be {expected}, got {value!r}")
 
 
 def given_params(local_names: dict[str, Any]) -> dict[str, Any]:

@@ -213,6 +213,8 @@ def tune(
     train, valid, _, _ = load_data(config, validation=True)
     if valid.n_prediction_events == 0:
         raise ConfigError(f"{config.source}: the validation data has no next-item events")
+    sqlite_file = Path(plan.storage.removeprefix("sqlite:///"))
+    new_file = plan.storage.startswith("sqlite:///") and not sqlite_file.exists()
     study = open_study(plan, options.heartbeat)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -223,6 +225,8 @@ def tune(
     if options.total_trials is not None:
         n_trials = min(n_trials, max(options.total_trials - n_counted(study), 0))
     if n_trials == 0 and _best_trial(study) is None:
+        if new_file:  # the study was created just now, for nothing: leave no file behind
+            sqlite_file.unlink(missing_ok=True)
         raise ConfigError(
             f"study {plan.study_name} has no complete trial and this worker adds none"
             f" (--trials {options.n_trials}): nothing to tune or to run on test"
