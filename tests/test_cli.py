@@ -382,22 +382,8 @@ def test_sampled_negatives_beyond_the_catalogue_fail_before_training(tmp_path, c
 
 def test_train_rejects_a_negative_seed_for_every_model(tmp_path, slice_files, capsys):
     out = tmp_path / "m"
-    assert (
-        main(
-            [
-                "-q",
-                "train",
-                str(slice_files["train_full"]),
-                "--model",
-                "sknn",
-                "--seed",
-                "-4",
-                "--out",
-                str(out),
-            ]
-        )
-        == 2
-    )
+    args = ["train", str(slice_files["train_full"]), "--model", "sknn", "--seed", "-4"]
+    assert main(["-q", *args, "--out", str(out)]) == 2
     assert "--seed must be a non-negative integer, got -4" in capsys.readouterr().err
     assert not out.exists()
 
