@@ -32,16 +32,14 @@ def _hand_similarities():
     return s1, s2, s3
 
 
+def _hand_model(cls, **changes):
+    """STAN or V-STAN with the unit decays the hand computations below assume."""
+    params = dict(k=10, sample_size=10, lambda_spw=1.0, lambda_snh=TEN_SECONDS, lambda_inh=1.0)
+    return cls(**params, popularity_tiebreak=False, **changes)
+
+
 def test_stan_scores_by_hand():
-    model = STAN(
-        k=10,
-        sample_size=10,
-        lambda_spw=1.0,
-        lambda_snh=TEN_SECONDS,
-        lambda_inh=1.0,
-        popularity_tiebreak=False,
-    )
-    scores = _after_a_then_b(model)
+    scores = _after_a_then_b(_hand_model(STAN))
     s1, s2, s3 = _hand_similarities()
     # Item weights exp(-|q - q*|): q* is the last shared click (s1: b at 2, s2: a at 1, s3: b at 1).
     e = np.exp(-1)
@@ -54,32 +52,13 @@ def test_stan_scores_by_hand():
 
 
 def test_stan_without_remind_gives_prefix_items_no_votes():
-    model = STAN(
-        k=10,
-        sample_size=10,
-        lambda_spw=1.0,
-        lambda_snh=TEN_SECONDS,
-        lambda_inh=1.0,
-        remind=False,
-        popularity_tiebreak=False,
-    )
-    scores = _after_a_then_b(model)
+    scores = _after_a_then_b(_hand_model(STAN, remind=False))
     assert scores["a"] == 0.0 and scores["b"] == 0.0
     assert scores["c"] == pytest.approx(_hand_similarities()[0] * np.exp(-1))
 
 
 def test_vstan_adds_idf_and_shared_click_position_by_hand():
-    model = VSTAN(
-        k=10,
-        sample_size=10,
-        lambda_spw=1.0,
-        lambda_snh=TEN_SECONDS,
-        lambda_inh=1.0,
-        lambda_ipw=2.0,
-        lambda_idf=0.5,
-        popularity_tiebreak=False,
-    )
-    scores = _after_a_then_b(model)
+    scores = _after_a_then_b(_hand_model(VSTAN, lambda_ipw=2.0, lambda_idf=0.5))
     s1, s2, s3 = _hand_similarities()
     e = np.exp(-1)
     # idf factor 1 + 0.5 log(4 sessions / events); the prefix position of the latest shared

@@ -180,12 +180,13 @@ def sort_events(events: pd.DataFrame, source: str = "events") -> pd.DataFrame:
 
     Logs a message when the input was not already in that order.
     """
-    session_code, _ = id_codes(events["session_id"])
+    session_code, session_ids = id_codes(events["session_id"])
     order = np.lexsort((events["timestamp"].to_numpy(), session_code))
     if np.any(order != np.arange(len(order))):
         # Sessions in another order is the usual case (files are rarely in id order) and is
         # only debug detail; rows of a session apart or out of time order are worth saying.
-        grouped = _sessions_contiguous_and_timed(session_code, events["timestamp"].to_numpy())
+        times = events["timestamp"].to_numpy()
+        grouped = _sessions_contiguous_and_timed(session_code, len(session_ids), times)
         logger.log(
             logging.DEBUG if grouped else logging.INFO,
             "%s: rows were not sorted by (session id, time); sorted %d rows stably",
@@ -196,13 +197,13 @@ def sort_events(events: pd.DataFrame, source: str = "events") -> pd.DataFrame:
     return events
 
 
-def _sessions_contiguous_and_timed(session_code: np.ndarray, timestamp: np.ndarray) -> bool:
+def _sessions_contiguous_and_timed(
+    session_code: np.ndarray, n_sessions: int, timestamp: np.ndarray
+) -> bool:
     """Whether every session's rows are adjacent and in time order (in any session order)."""
     same = session_code[1:] == session_code[:-1]
     n_runs = int((~same).sum()) + 1 if len(session_code) else 0
-    return n_runs == len(np.unique(session_code)) and bool(
-        np.all(timestamp[1:][same] >= timestamp[:-1][same])
-    )
+    return n_runs == n_sessions and bool(np.all(timestamp[1:][same] >= timestamp[:-1][same]))
 
 
 def write_events(events: pd.DataFrame, path: str | Path) -> Path:
