@@ -5,7 +5,7 @@ same run: the forward and backward matrix products of a training step with the s
 (the rate the step would reach if nothing but those products cost time), and the bare score
 product of evaluation.
 
-    python benchmarks/speed.py [--batches 400] [--threads N]
+    python benchmarks/speed.py [--batches 400] [--threads N] [--catalogues 40000 200000]
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import torch
 
 from gru4rec_study.data import bundled_dataset, encode_sessions, read_events
 from gru4rec_study.data.batching import session_parallel_steps
+from gru4rec_study.data.sessions import ItemMap
+from gru4rec_study.data.synthetic import synthetic_events
 from gru4rec_study.evaluation import evaluate
 from gru4rec_study.models import GRU4Rec, load_preset
 from gru4rec_study.models.gru4rec.network import GRU4RecNetwork
@@ -76,29 +78,62 @@ def time_matmuls(n, hidden, n_cols, repeats):
 
 
 def time_evaluation(model, test, batch_size=512):
-    """Seconds of full-ranking evaluation and of its bare score products, float32 and float64.
+    """Seconds of full-ranking evaluation, of its bare score products, and of the GRU steps.
 
     Evaluation scores in float64 (so that ranks cannot depend on the batch shape); the bare
-    products are timed in both precisions over the same step shapes.
+    products are timed in float64 over the same step shapes, and so are the GRU steps that
+    compute the hidden states (work the score product alone does not include).
     """
     result = evaluate(model, test, batch_size=batch_size)
-    net = model.network_
-    shapes = [len(s.positions) for s in session_parallel_steps(test.session_offsets, batch_size)]
-    bare = {}
-    for dtype in (torch.float32, torch.float64):
-        wy_t, by = net.Wy.T.contiguous().to(dtype), net.By.contiguous().to(dtype)
-        outputs = [torch.randn(n, wy_t.shape[0], dtype=dtype) for n in shapes]
-        started = time.perf_counter()
-        for out in outputs:
-            torch.addmm(by, out, wy_t)
-        bare[dtype] = time.perf_counter() - started
-    return result.seconds, bare[torch.float32], bare[torch.float64]
+    net = model.network_.converted(torch.float64)
+    steps = list(session_parallel_steps(test.session_offsets, batch_size))
+    wy_t, by = net.Wy.T.contiguous(), net.By.contiguous()
+    outputs = [torch.randn(len(s.positions), wy_t.shape[0], dtype=torch.float64) for s in steps]
+    started = time.perf_counter()
+    for out in outputs:
+        torch.addmm(by, out, wy_t)
+    bare = time.perf_counter() - started
+    items = torch.from_numpy(test.item_idx)
+    inputs = [items[torch.from_numpy(s.positions)] for s in steps]
+    started = time.perf_counter()
+    for index in inputs:
+        net.hidden_step(index, net.zero_state(len(index)))
+    gru = time.perf_counter() - started
+    return result.seconds, bare, gru
+
+
+def random_model(n_items, n_sessions, seed=0):
+    """GRU4Rec (rsc15 preset) with untrained weights over ``n_items`` items, and test sessions.
+
+    Evaluation speed does not depend on the weights, so none are trained.
+    """
+    item_map = ItemMap.from_ids(np.arange(n_items).astype(str))
+    config = load_preset("rsc15")
+    net = GRU4RecNetwork(config, n_items, torch.device("cpu")).initialise(seed)
+    model = GRU4Rec.from_state(config.as_dict(), item_map, net.state_tensors())
+    test = encode_sessions(synthetic_events(n_sessions, n_items, seed=seed), item_map, 2)
+    return model, test
+
+
+def print_evaluation(label, model, test):
+    total, bare, gru = time_evaluation(model, test)
+    print(
+        f"{label:30s} {test.n_items:8d} {test.n_prediction_events:8d} {total:8.3f} {bare:8.3f}"
+        f" {total / bare - 1:+9.0%} {gru:8.3f} {(total - gru) / bare - 1:+9.0%}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batches", type=int, default=400, help="timed mini-batches per setting")
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
+    parser.add_argument(
+        "--catalogues",
+        type=int,
+        nargs="*",
+        default=[40_000, 200_000],
+        help="item counts of synthetic catalogues to time evaluation on",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -122,15 +157,20 @@ def main() -> None:
             f"{label:56s} {ms:9.3f} {1e3 * config.batch_size / ms:9.0f} {mm:10.3f} {mm / ms:7.1%}"
         )
 
-    model = GRU4Rec(load_preset("rsc15", n_epochs=1)).fit(train)
-    total, bare32, bare64 = time_evaluation(model, test)
     print(
-        f"\nevaluation of {test.n_prediction_events} events: {total:.3f} s; bare score products"
-        f" {bare64:.3f} s in float64 (overhead {total / bare64 - 1:+.0%}), {bare32:.3f} s in"
-        f" float32 (overhead {total / bare32 - 1:+.0%})"
+        "\nfull-ranking evaluation, float64, batch 512: seconds of the whole evaluation, of the"
+        "\nbare score products of its step shapes, and of its GRU steps alone; overhead of the"
+        "\nevaluation over the bare products, with and without the GRU steps"
     )
-    sizes = np.diff(test.session_offsets)
-    print(f"(test: {test.n_sessions} sessions, mean length {sizes.mean():.2f})")
+    print(
+        f"{'test data':30s} {'items':>8s} {'events':>8s} {'eval s':>8s} {'bare s':>8s}"
+        f" {'overhead':>9s} {'GRU s':>8s} {'w/o GRU':>9s}"
+    )
+    model = GRU4Rec(load_preset("rsc15", n_epochs=1)).fit(train)
+    print_evaluation("bundled test (1 epoch)", model, test)
+    for n_items in args.catalogues:
+        model, synthetic_test = random_model(n_items, n_sessions=max(4000, n_items // 5))
+        print_evaluation("synthetic, untrained", model, synthetic_test)
 
 
 if __name__ == "__main__":

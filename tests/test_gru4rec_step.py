@@ -38,8 +38,11 @@ def _masks(config, n):
     return embed, hidden
 
 
-def _reference(net, config, inputs, targets, samples, state, counts, embed_mask, hidden_masks):
-    """Loss and gradients by autograd through torch.gru_cell and library losses."""
+def _reference(
+    net, config, inputs, targets, samples, state, counts, embed_mask, hidden_masks, new_state
+):
+    """Loss and gradients by autograd through torch.gru_cell and the losses written out here;
+    the new states are appended to ``new_state``."""
     tensors = {k: v.clone().double().requires_grad_() for k, v in net.state_tensors().items()}
     n = len(inputs)
     if config.input_mode == "constrained":
@@ -50,7 +53,6 @@ def _reference(net, config, inputs, targets, samples, state, counts, embed_mask,
         x = torch.nn.functional.one_hot(inputs, N_ITEMS).double()
     if embed_mask is not None:
         x = x * embed_mask.double()
-    new_state = []
     for i, h in enumerate(state):
         w_ih = tensors["Wx"] if (i == 0 and config.input_mode == "onehot") else tensors[f"w_ih.{i}"]
         x = torch.gru_cell(
@@ -70,16 +72,27 @@ def _reference(net, config, inputs, targets, samples, state, counts, embed_mask,
         log_c = torch.log(torch.tensor(counts, dtype=torch.float64))
         log_q = torch.cat([log_c[targets], config.sample_alpha * log_c[samples]]) * config.logq
         loss = torch.nn.functional.cross_entropy(scores - log_q, torch.arange(n), reduction="sum")
+        return _finish(loss, n, tensors)
+    r = torch.nn.functional.elu(scores, config.elu_param) if config.elu_param else scores
+    if config.loss == "top1":  # Hidasi et al. 2016, the mean over all columns
+        pos = r.diagonal().unsqueeze(1)
+        terms = torch.sigmoid(r - pos) + torch.sigmoid(r**2)
+        loss = (terms.mean(1) - torch.sigmoid(pos.squeeze(1) ** 2) / r.shape[1]).sum()
+    elif config.loss == "bpr":
+        loss = -torch.nn.functional.logsigmoid(r.diagonal().unsqueeze(1) - r).sum()
     else:
-        r = torch.nn.functional.elu(scores, config.elu_param) if config.elu_param else scores
         loss = 0
         for i in range(n):
             neg = torch.cat([r[i, :i], r[i, i + 1 :]])
             w = torch.softmax(neg, 0)
             loss = loss - torch.log((w * torch.sigmoid(r[i, i] - neg)).sum())
             loss = loss + config.bpreg * (w * neg**2).sum()
+    return _finish(loss, n, tensors)
+
+
+def _finish(loss, n, tensors):
     (loss / n).backward()
-    return loss.item(), {k: v.grad for k, v in tensors.items()}, new_state
+    return loss.item(), {k: v.grad for k, v in tensors.items()}
 
 
 CONFIGS = [
@@ -101,6 +114,9 @@ CONFIGS = [
         bpreg=0.5,
     ),
     GRU4RecConfig(layers=(5, 5), n_sample=6, logq=1.0, dropout_p_hidden=0.3),
+    GRU4RecConfig(layers=(6,), n_sample=6, loss="top1"),
+    GRU4RecConfig(layers=(6,), n_sample=6, loss="bpr", dropout_p_hidden=0.2),
+    GRU4RecConfig(layers=(6,), n_sample=6, loss="bpr-max", elu_param=0.0, bpreg=0.0),
 ]
 
 
@@ -111,8 +127,9 @@ def test_step_gradients_equal_autograd(config):
     queue = ([embed_mask] if embed_mask is not None else []) + list(hidden_masks)
     step.sampler.next = lambda: samples
     step._dropout_mask = lambda like, p: queue.pop(0) if p > 0 else None
-    ref_loss, ref_grads, ref_state = _reference(
-        net, config, inputs, targets, samples, state, counts, embed_mask, hidden_masks
+    ref_state = []
+    ref_loss, ref_grads = _reference(
+        net, config, inputs, targets, samples, state, counts, embed_mask, hidden_masks, ref_state
     )
     loss, grads = step.forward_backward(inputs, targets, state)
 

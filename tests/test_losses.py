@@ -129,3 +129,23 @@ def test_legacy_losses_value_and_gradient_on_3x4_scores(name, reference):
     loss, grad = losses.LEGACY_LOSSES[name](torch.tensor(SCORES), 0.0)
     assert loss.item() == pytest.approx(reference(SCORES), rel=1e-12)
     np.testing.assert_allclose(grad.numpy(), _finite_difference(reference, SCORES), atol=1e-7)
+
+
+@pytest.mark.parametrize("loss", ["cross-entropy", "bpr-max"])
+def test_the_merged_form_equals_the_loss_on_the_full_matrix(loss):
+    gen = torch.Generator().manual_seed(5)
+    n, n_unique = 4, 7
+    # Row 0's item is alone; row 1's also fills a sample column; rows 2 and 3 share an item.
+    index = torch.tensor([0, 1, 2, 2, 1, 3, 4, 5, 6, 6, 3])
+    unique = torch.randn(n, n_unique, generator=gen, dtype=torch.float64)
+    full = unique.index_select(1, index)
+    if loss == "cross-entropy":
+        log_q = torch.rand(len(index), generator=gen, dtype=torch.float64)
+        expected = losses.cross_entropy(full, log_q)
+        got = losses.cross_entropy(unique, log_q, losses.Columns(n, index, n_unique))
+    else:
+        expected = losses.bpr_max(full, 0.5, 0.7)
+        got = losses.bpr_max(unique, 0.5, 0.7, losses.Columns(n, index, n_unique))
+    summed = torch.zeros_like(unique).index_add_(1, index, expected[1])
+    assert got[0].item() == pytest.approx(expected[0].item(), rel=1e-12)
+    np.testing.assert_allclose(got[1].numpy(), summed.numpy(), rtol=1e-10, atol=1e-14)

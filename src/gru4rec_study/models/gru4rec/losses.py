@@ -1,7 +1,9 @@
 """GRU4Rec's losses on the (n, n + n_sample) score matrix, with their gradients in closed form.
 
 Row ``i`` holds the scores of slot ``i`` against the mini-batch's targets (columns ``0..n-1``)
-followed by the shared negative samples; its positive is column ``i`` (the diagonal). Each
+followed by the shared negative samples; its positive is column ``i`` (the diagonal). The
+training step passes cross-entropy and BPR-max the scores of the step's unique items instead,
+with a :class:`Columns` that says how often each stands in the full matrix. Each
 function returns the loss summed over rows and the gradient of that sum with respect to the raw
 scores; dividing by the number of rows is the caller's job. The formulas follow Hidasi &
 Karatzoglou, "Recurrent neural networks with top-k gains" (CIKM 2018): cross-entropy
@@ -16,77 +18,149 @@ import torch
 EPS = 1e-24  # added inside the logarithms, as in the official code
 
 
+class Columns:
+    """How the columns of a score matrix map onto items: the merged form of the losses.
+
+    The step's (n, n + n_sample) score matrix repeats items (a popular sample drawn twice, a
+    target that is also a sample). Its losses are computed on the unique items instead:
+    ``index[c]`` is the unique column of original column ``c`` and ``positives[i]`` that of
+    row ``i``'s positive. A loss over the unique columns, each weighted by the original
+    columns it stands for, equals the loss over the original columns, and its gradient
+    arrives summed over the repeats. ``index`` None: every column is its own item and row
+    ``i``'s positive is column ``i`` (the diagonal).
+    """
+
+    def __init__(self, n_rows: int, index: torch.Tensor | None = None, n_unique: int = 0):
+        self.index = index
+        self.rows = torch.arange(n_rows, device=index.device if index is not None else None)
+        self.positives = index[:n_rows] if index is not None else self.rows
+        self.counts = None
+        if index is not None:
+            self.counts = torch.bincount(index, minlength=n_unique).float()
+
+    def at_positives(self, matrix: torch.Tensor) -> torch.Tensor:
+        """Entry of every row at its positive, shape (n,)."""
+        return matrix[self.rows, self.positives]
+
+    def log_weights(self, log_q: torch.Tensor | None) -> torch.Tensor | None:
+        """log sum over the original columns c of each unique column of exp(-log_q[c])."""
+        if self.index is None:
+            return -log_q if log_q is not None else None
+        if log_q is None:
+            return self.counts.log()
+        summed = torch.zeros(len(self.counts), dtype=log_q.dtype, device=log_q.device)
+        return summed.index_add_(0, self.index, torch.exp(-log_q)).log_()
+
+
 def cross_entropy(
-    scores: torch.Tensor, log_q: torch.Tensor | None
+    scores: torch.Tensor, log_q: torch.Tensor | None, columns: Columns | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Softmax cross-entropy of the diagonal.
+    """Softmax cross-entropy of every row's positive.
 
     Parameters
     ----------
     scores
-        Shape (n, n_cols): raw scores.
+        Shape (n, n_cols): raw scores, of the unique columns when ``columns`` merges them.
     log_q
-        Shape (n_cols,): ``logq * log q_j`` subtracted from every column, or None.
+        Shape (n + n_sample,): ``logq * log q_c`` subtracted from every original column, or
+        None; entry ``i < n`` is that of row ``i``'s positive.
+    columns
+        The merged form (see :class:`Columns`); None: the diagonal layout as it is.
 
     Returns
     -------
     loss (0-dim tensor, summed over rows) and its gradient with respect to ``scores``.
     """
     n = scores.shape[0]
-    logits = scores - log_q if log_q is not None else scores.clone()
-    logits -= logits.amax(dim=1, keepdim=True)
+    columns = columns or Columns(n)
+    log_weight = columns.log_weights(log_q)
+    logits = scores + log_weight if log_weight is not None else scores.clone()
+    shift = logits.amax(dim=1, keepdim=True)
     # exp(-30) ~ 1e-13 is below float32 resolution next to the row maximum's exp(0) = 1; the
     # clamp keeps exp and the gradients away from subnormal numbers, which are very slow on CPUs.
-    exp = logits.clamp_(min=-30.0).exp_()
+    exp = logits.sub_(shift).clamp_(min=-30.0).exp_()
     total = exp.sum(dim=1)
-    p_pos = exp.diagonal()[:n] / total
+    positive = columns.at_positives(scores) - shift.view(-1)
+    if log_q is not None:
+        positive -= log_q[:n]
+    p_pos = positive.clamp_(min=-30.0).exp_() / total
     loss = -torch.log(p_pos + EPS).sum()
 
-    # d/dz_ij of -log(p_ii + eps) = p_ii / (p_ii + eps) * (p_ij - [i == j])
+    # d/dz_ic of -log(p_i + eps) = p_i / (p_i + eps) * (p_ic - [c is the positive])
     coef = p_pos / (p_pos + EPS)
     grad = exp.mul_((coef / total).unsqueeze(1))
-    grad.diagonal()[:n] -= coef
+    grad[columns.rows, columns.positives] -= coef
     return loss, grad
 
 
+def _row_dot(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Per-row dot products of two (n, m) matrices."""
+    return torch.linalg.vecdot(a, b, dim=1)
+
+
+def _negative_weights(r: torch.Tensor, columns: Columns) -> torch.Tensor:
+    """Softmax of every row over its negatives, each unique column weighted by its repeats.
+
+    The positive's own column is no negative (it counts its other copies only); the floor of
+    -30 on the exponent keeps subnormal numbers out.
+    """
+    masked = r.clone()
+    if columns.counts is None:
+        masked[columns.rows, columns.positives] = float("-inf")
+    else:  # the positive's column stays in the maximum only if it has other copies
+        alone = columns.counts[columns.positives] == 1
+        masked[columns.rows[alone], columns.positives[alone]] = float("-inf")
+    weights = masked.sub_(masked.amax(dim=1, keepdim=True)).clamp_(min=-30.0).exp_()
+    if columns.counts is None:
+        weights[columns.rows, columns.positives] = 0.0
+    else:
+        weights.mul_(columns.counts)
+        others = columns.counts[columns.positives]
+        weights[columns.rows, columns.positives] *= (others - 1.0) / others
+    return weights.div_(weights.sum(dim=1, keepdim=True))
+
+
 def bpr_max(
-    scores: torch.Tensor, elu_param: float, bpreg: float
+    scores: torch.Tensor, elu_param: float, bpreg: float, columns: Columns | None = None
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """BPR-max with score regularisation, on ELU-transformed scores.
 
     L_i = -log(sum_j s_ij * sigmoid(r_ii - r_ij) + eps) + bpreg * sum_j s_ij * r_ij ** 2, where
     r = ELU(scores) (identity when ``elu_param`` is 0) and s_i is the softmax of r_i over the
-    negatives (j != i).
+    negatives (j != i). ``columns`` merges repeated items as for :func:`cross_entropy`.
+
+    With R_i = sum_j s_ij sigmoid_ij + eps and S_i = sum_j s_ij r_ij ** 2, the gradient is, for
+    a negative j, s_ij * ((R_i - eps - sigmoid_ij ** 2) / R_i + bpreg * (r_ij ** 2 + 2 r_ij -
+    S_i)), and for the positive -(R_i - eps - sum_j s_ij sigmoid_ij ** 2) / R_i.
 
     Returns
     -------
     loss (0-dim tensor, summed over rows) and its gradient with respect to ``scores``.
     """
-    n = scores.shape[0]
+    columns = columns or Columns(scores.shape[0])
     r = torch.nn.functional.elu(scores, alpha=elu_param) if elu_param > 0 else scores
-    diag_mask = torch.zeros_like(r, dtype=torch.bool)
-    diag_mask.diagonal()[:n] = True
-
-    # Softmax weights over the negatives: the positive gets weight 0 (the floor of -30 on the
-    # exponent would otherwise give it e^-30 of the best negative).
-    masked = r.masked_fill(diag_mask, float("-inf"))
-    weights = (masked - masked.amax(dim=1, keepdim=True)).clamp_(min=-30.0).exp_()
-    weights.masked_fill_(diag_mask, 0.0)
-    weights /= weights.sum(dim=1, keepdim=True)
-    r_pos = r.diagonal()[:n].unsqueeze(1)
-    sig = torch.sigmoid(r_pos - r)
-    ranking = (weights * sig).sum(dim=1) + EPS
-    r_sq = r * r
-    loss = -torch.log(ranking).sum() + bpreg * (weights * r_sq).sum()
-
-    # Gradient with respect to r, column by column (j != i), then the positive.
-    g = bpreg * r_sq - sig / ranking.unsqueeze(1)  # dL/ds_ij
-    direct = weights * sig * (1.0 - sig) / ranking.unsqueeze(1)  # through sigmoid(r_ii - r_ij)
-    grad_r = weights * (g - (weights * g).sum(dim=1, keepdim=True)) + direct
-    grad_r += 2.0 * bpreg * weights * r
-    grad_r.diagonal()[:n] = -direct.sum(dim=1)
+    weights = _negative_weights(r, columns)
+    sig = torch.sub(columns.at_positives(r).unsqueeze(1), r).sigmoid_()
+    weighted_sig = _row_dot(weights, sig)  # R_i - eps
+    ranking = weighted_sig + EPS
+    loss = -torch.log(ranking).sum()
+    inv_ranking = ranking.reciprocal().unsqueeze(1)
+    if bpreg > 0:
+        r_sq = r * r
+        reg = _row_dot(weights, r_sq)  # S_i
+        loss = loss + bpreg * reg.sum()
+        inner = torch.add(r_sq, r, alpha=2.0).mul_(bpreg)
+        inner.add_(weighted_sig.unsqueeze(1) * inv_ranking - bpreg * reg.unsqueeze(1))
+    else:
+        inner = (weighted_sig.unsqueeze(1) * inv_ranking).expand_as(r).clone()
+    sig_sq = sig.mul_(sig)
+    inner.addcmul_(sig_sq, inv_ranking, value=-1.0)
+    grad_r = inner.mul_(weights)
+    positive = (_row_dot(weights, sig_sq) - weighted_sig) * inv_ranking.view(-1)
+    grad_r[columns.rows, columns.positives] += positive
     if elu_param > 0:
-        grad_r = torch.where(scores > 0, grad_r, grad_r * (r + elu_param))
+        # ELU's derivative from its output: 1 where scores > 0, r + elu_param elsewhere.
+        grad_r = torch.ops.aten.elu_backward(grad_r, elu_param, 1.0, 1.0, True, r)
     return loss, grad_r
 
 

@@ -37,12 +37,12 @@ class IndexedAdagradM:
     def step_dense(self, grad: torch.Tensor) -> None:
         """Update the dense parameters with their full (flat) gradient."""
         self.dense_acc.addcmul_(grad, grad)
-        step = torch.add(self.dense_acc, EPS).rsqrt_().mul_(grad)
+        scale = torch.add(self.dense_acc, EPS).rsqrt_()
         if self.dense_vel is not None:
-            self.dense_vel.mul_(self.momentum).add_(step, alpha=-self.lr)
+            self.dense_vel.mul_(self.momentum).addcmul_(scale, grad, value=-self.lr)
             self.dense.add_(self.dense_vel)
         else:
-            self.dense.add_(step, alpha=-self.lr)
+            self.dense.addcmul_(scale, grad, value=-self.lr)
 
     def step_rows(
         self,
@@ -59,11 +59,11 @@ class IndexedAdagradM:
         """
         acc = self.sparse_acc[name].index_select(0, rows).addcmul_(grad, grad)
         self.sparse_acc[name].index_copy_(0, rows, acc)
-        step = acc.add_(EPS).rsqrt_().mul_(grad)
+        scale = acc.add_(EPS).rsqrt_()
         param = self.sparse[name]
         if self.momentum > 0:
             old_vel = self.sparse_vel[name].index_select(0, rows)
-            vel = old_vel.mul(self.momentum).add_(step, alpha=-self.lr)
+            vel = old_vel.mul(self.momentum).addcmul_(scale, grad, value=-self.lr)
             if frozen_last_column is not None:
                 vel[:, -1] = torch.where(frozen_last_column, old_vel[:, -1], vel[:, -1])
             self.sparse_vel[name].index_copy_(0, rows, vel)
@@ -71,7 +71,7 @@ class IndexedAdagradM:
                 vel[:, -1] = torch.where(frozen_last_column, 0.0, vel[:, -1])
             param.index_add_(0, rows, vel)
         else:
-            param.index_add_(0, rows, step, alpha=-self.lr)
+            param.index_add_(0, rows, scale.mul_(grad), alpha=-self.lr)
 
 
 def unique_rows(index: torch.Tensor, n_rows: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -58,19 +58,29 @@ class TrainingStep:
         keep = torch.rand(like.shape, generator=self.generator, device=like.device) >= p
         return keep.to(like.dtype).mul_(1.0 / (1.0 - p))
 
-    def _loss(self, scores: torch.Tensor, targets: torch.Tensor, samples: torch.Tensor | None):
+    def _loss(self, scores: torch.Tensor, targets, samples, col_inverse: torch.Tensor):
+        """Loss and gradient on the unique items' scores (n, U) of the step.
+
+        ``col_inverse[c]`` is the unique item of column ``c`` of the official (n, n + n_sample)
+        layout; the legacy losses are computed on that layout, the others merged.
+        """
         cfg = self.config
-        if cfg.loss == "bpr-max":
-            return losses.bpr_max(scores, cfg.elu_param, cfg.bpreg)
+        n, n_unique = scores.shape
         if cfg.loss in losses.LEGACY_LOSSES:
-            return losses.LEGACY_LOSSES[cfg.loss](scores, cfg.elu_param)
+            full = scores.index_select(1, col_inverse)
+            loss, d_full = losses.LEGACY_LOSSES[cfg.loss](full, cfg.elu_param)
+            d_scores = torch.zeros_like(scores).index_add_(1, col_inverse, d_full)
+            return loss, d_scores
+        columns = losses.Columns(n, col_inverse, n_unique)
+        if cfg.loss == "bpr-max":
+            return losses.bpr_max(scores, cfg.elu_param, cfg.bpreg, columns)
         log_q = None
         if cfg.logq > 0:
             parts = [self.log_counts.index_select(0, targets)]
             if samples is not None:
                 parts.append(self.log_counts.index_select(0, samples) * cfg.sample_alpha)
             log_q = torch.cat(parts).mul_(cfg.logq)
-        return losses.cross_entropy(scores, log_q)
+        return losses.cross_entropy(scores, log_q, columns)
 
     def forward_backward(
         self, inputs: torch.Tensor, targets: torch.Tensor, state: list[torch.Tensor]
@@ -80,9 +90,9 @@ class TrainingStep:
         The dense gradient lives in a buffer that the next call overwrites.
 
         ``state`` is advanced in place (entry ``i`` replaced by layer ``i``'s dropped-out output).
-        The output layer works on the unique items of the step: the score matrix is computed
-        against them once and expanded to the (n, n + n_sample) layout, so that the gradients
-        of repeated items arrive already summed.
+        The output layer works on the unique items of the step: the scores are computed
+        against them once, and the loss weights each by how often it stands in the official
+        (n, n + n_sample) layout, so that the gradients of repeated items arrive summed.
         """
         net, cfg = self.net, self.config
         n = len(inputs)
@@ -112,14 +122,16 @@ class TrainingStep:
             x = out
 
         # 3. Scores against the targets and the shared samples; loss averaged over rows.
-        x_aug = torch.cat([x, torch.ones(n, 1, dtype=x.dtype, device=x.device)], dim=1)
-        scores = (x_aug @ out_rows.T).index_select(1, col_inverse)
-        loss, d_scores = self._loss(scores, targets, samples)
-        d_unique = torch.zeros(n, len(rows), dtype=d_scores.dtype, device=d_scores.device)
-        d_unique.index_add_(1, col_inverse, d_scores, alpha=1.0 / n)
+        scores = torch.addmm(out_rows[:, -1], x, wy_rows.T)
+        loss, d_unique = self._loss(scores, targets, samples, col_inverse)
+        d_unique.mul_(1.0 / n)
 
-        # 4. Backward: output layer, then the GRU layers from the top.
-        grads: dict = {"rows": rows, "output": d_unique.T @ x_aug, "dense": self._dense_grad}
+        # 4. Backward: output layer (item vectors and biases into one (U, H + 1) gradient),
+        # then the GRU layers from the top.
+        d_out = torch.empty_like(out_rows)
+        torch.mm(d_unique.T, x, out=d_out[:, :-1])
+        torch.sum(d_unique, dim=0, out=d_out[:, -1])
+        grads: dict = {"rows": rows, "output": d_out, "dense": self._dense_grad}
         d_x = d_unique @ wy_rows
         for i in reversed(range(len(caches))):
             d_x = self._layer_backward(i, caches[i], d_x, self._dense_grad_views, grads)
