@@ -5,7 +5,7 @@ same run: the forward and backward matrix products of a training step with the s
 (the rate the step would reach if nothing but those products cost time), and the bare score
 product of evaluation.
 
-    python benchmarks/speed.py [--batches 400] [--threads N] [--catalogues 40000 200000]
+    python benchmarks/speed.py [--batches 800] [--threads N] [--catalogues 40000 200000]
 """
 
 from __future__ import annotations
@@ -43,38 +43,64 @@ def _batches(train, batch_size, limit):
     return out
 
 
-def time_training(train, config, n_batches):
-    """Milliseconds per mini-batch of the real training step on full mini-batches."""
+def training_timer(train, config):
+    """A function that runs k real training steps on full mini-batches; returns ms per step."""
     net = GRU4RecNetwork(config, train.n_items, torch.device("cpu")).initialise(config.seed)
     step = TrainingStep(net, config, train.item_counts(), torch.Generator().manual_seed(0))
-    batches = _batches(train, config.batch_size, n_batches + 50)
+    batches = _batches(train, config.batch_size, 2000)
     state = net.zero_state(config.batch_size)
-    for inputs, targets in batches[:50]:
-        float(step(inputs, targets, state))
-    started = time.perf_counter()
-    for inputs, targets in batches[50:]:
-        float(step(inputs, targets, state))
-    return 1e3 * (time.perf_counter() - started) / (len(batches) - 50)
+    position = 0
+
+    def run(k):
+        nonlocal position
+        started = time.perf_counter()
+        for _ in range(k):
+            inputs, targets = batches[position % len(batches)]
+            float(step(inputs, targets, state))
+            position += 1
+        return 1e3 * (time.perf_counter() - started) / k
+
+    return run
 
 
-def time_matmuls(n, hidden, n_cols, repeats):
-    """Milliseconds of one step's matrix products: scores, GRU, and their backward products."""
+def matmul_timer(n, hidden, n_cols):
+    """A function that runs one step's matrix products k times; returns ms per step.
+
+    The products are those of a step with the official layout: scores against the n targets
+    and the shared samples, the GRU layer, and their backward products.
+    """
     g = torch.Generator().manual_seed(0)
     r = lambda *shape: torch.randn(*shape, generator=g)  # noqa: E731
     x, h, w_ih, w_hh = r(n, hidden), r(n, hidden), r(hidden, 3 * hidden), r(hidden, 3 * hidden)
     wy, d_scores, d_g = r(n_cols, hidden), r(n, n_cols), r(n, 3 * hidden)
 
-    def products():
-        x @ w_ih, h @ w_hh, x @ wy.T  # forward: GRU input and recurrent products, scores
-        d_scores.T @ x, d_scores @ wy  # backward of the scores
-        h.T @ d_g, x.T @ d_g, d_g @ w_ih.T  # backward of the GRU layer
+    def run(k):
+        started = time.perf_counter()
+        for _ in range(k):
+            x @ w_ih, h @ w_hh, x @ wy.T  # forward: GRU input and recurrent products, scores
+            d_scores.T @ x, d_scores @ wy  # backward of the scores
+            h.T @ d_g, x.T @ d_g, d_g @ w_ih.T  # backward of the GRU layer
+        return 1e3 * (time.perf_counter() - started) / k
 
-    for _ in range(20):
-        products()
-    started = time.perf_counter()
-    for _ in range(repeats):
-        products()
-    return 1e3 * (time.perf_counter() - started) / repeats
+    return run
+
+
+def time_setting(train, config, n_batches, rounds=8):
+    """Medians over ``rounds`` alternating blocks of training steps and of matrix products.
+
+    Alternating the two puts both under the same load of the machine; the share of each round
+    compares the two blocks measured side by side. Returns (ms per step, matmul ms, share).
+    """
+    train_step = training_timer(train, config)
+    products = matmul_timer(
+        config.batch_size, config.layers[0], config.batch_size + config.n_sample
+    )
+    train_step(50), products(20)  # warm-up
+    block = max(1, n_batches // rounds)
+    pairs = [(train_step(block), products(max(1, block // 2))) for _ in range(rounds)]
+    ms, mm = (float(np.median(v)) for v in zip(*pairs, strict=True))
+    share = float(np.median([m / t for t, m in pairs]))
+    return ms, mm, share
 
 
 def time_evaluation(model, test, batch_size=512):
@@ -125,7 +151,7 @@ def print_evaluation(label, model, test):
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batches", type=int, default=400, help="timed mini-batches per setting")
+    parser.add_argument("--batches", type=int, default=800, help="timed mini-batches per setting")
     parser.add_argument("--threads", type=int, default=None, help="torch threads")
     parser.add_argument(
         "--catalogues",
@@ -146,17 +172,8 @@ def main() -> None:
     print(f"{'setting':56s} {'ms/batch':>9s} {'events/s':>9s} {'matmul ms':>10s} {'share':>7s}")
     for label, (preset, overrides) in SETTINGS.items():
         config = load_preset(preset, **overrides)
-        ms = time_training(train, config, args.batches)
-        mm = time_matmuls(
-            config.batch_size,
-            config.layers[0],
-            config.batch_size + config.n_sample,
-            max(50, args.batches // 2),
-        )
-        print(
-            f"{label:56s} {ms:9.3f} {1e3 * config.batch_size / ms:9.0f} {mm:10.3f} {mm / ms:7.1%}"
-        )
-
+        ms, mm, share = time_setting(train, config, args.batches)
+        print(f"{label:56s} {ms:9.3f} {1e3 * config.batch_size / ms:9.0f} {mm:10.3f} {share:7.1%}")
     print(
         "\nfull-ranking evaluation, float64, batch 512: seconds of the whole evaluation, of the"
         "\nbare score products of its step shapes, and of its GRU steps alone; overhead of the"

@@ -37,9 +37,9 @@ class _LayerCache:
 
     x: torch.Tensor | None  # layer input (None when the input was a one-hot row of Wx)
     h: torch.Tensor  # previous state
-    r: torch.Tensor
-    z: torch.Tensor
+    rz: torch.Tensor  # the reset and update gates side by side, shape (n, 2 H)
     c: torch.Tensor
+    h_minus_c: torch.Tensor
     gh_n: torch.Tensor  # h U_n + b_hn
     mask: torch.Tensor | None  # dropout mask (already scaled), None without dropout
 
@@ -179,7 +179,7 @@ class GRU4RecNetwork:
         return None
 
     def _cell(self, i: int, x: torch.Tensor | None, items: torch.Tensor, h: torch.Tensor):
-        """One GRU layer: returns (h', r, z, c, gh_n)."""
+        """One GRU layer: returns (h', rz, c, h - c, gh_n), rz the two gates side by side."""
         if x is None:
             gi = self.tables["Wx"].index_select(0, items) + self.b_ih[i]
         else:
@@ -187,11 +187,11 @@ class GRU4RecNetwork:
         gh = torch.addmm(self.b_hh[i], h, self.w_hh[i])
         size = h.shape[1]
         rz = torch.sigmoid_(gi[:, : 2 * size] + gh[:, : 2 * size])
-        r, z = rz[:, :size], rz[:, size:]
         gh_n = gh[:, 2 * size :]
-        c = torch.tanh_(torch.addcmul(gi[:, 2 * size :], r, gh_n))
-        h_new = torch.addcmul(c, z, h - c)
-        return h_new, r, z, c, gh_n
+        c = torch.tanh_(torch.addcmul(gi[:, 2 * size :], rz[:, :size], gh_n))
+        h_minus_c = h - c
+        h_new = torch.addcmul(c, rz[:, size:], h_minus_c)
+        return h_new, rz, c, h_minus_c, gh_n
 
     @torch.no_grad()
     def hidden_step(self, items: torch.Tensor, state: list[torch.Tensor]) -> torch.Tensor:

@@ -55,8 +55,8 @@ class TrainingStep:
         """Inverted dropout: 1 / (1 - p) with probability 1 - p, else 0."""
         if p <= 0.0:
             return None
-        keep = torch.rand(like.shape, generator=self.generator, device=like.device) >= p
-        return keep.to(like.dtype).mul_(1.0 / (1.0 - p))
+        draws = torch.rand(like.shape, generator=self.generator, device=like.device)
+        return draws.ge_(p).mul_(1.0 / (1.0 - p))  # in place: 1.0 where kept, else 0.0
 
     def _loss(self, scores: torch.Tensor, targets, samples, col_inverse: torch.Tensor):
         """Loss and gradient on the unique items' scores (n, U) of the step.
@@ -114,10 +114,10 @@ class TrainingStep:
             x = x * embed_mask
         caches = []
         for i in range(len(state)):
-            h_new, r, z, c, gh_n = net._cell(i, x, inputs, state[i])
+            h_new, rz, c, h_minus_c, gh_n = net._cell(i, x, inputs, state[i])
             mask = self._dropout_mask(h_new, cfg.dropout_p_hidden)
             out = h_new * mask if mask is not None else h_new
-            caches.append(_LayerCache(x, state[i], r, z, c, gh_n, mask))
+            caches.append(_LayerCache(x, state[i], rz, c, h_minus_c, gh_n, mask))
             state[i] = out
             x = out
 
@@ -150,16 +150,17 @@ class TrainingStep:
     def _layer_backward(self, i: int, cache: _LayerCache, d_out: torch.Tensor, views, grads):
         """Write layer ``i``'s weight gradients into ``views``; return its input's gradient."""
         d_h = d_out * cache.mask if cache.mask is not None else d_out
-        r, z, c = cache.r, cache.z, cache.c
-        d_c = d_h * (1.0 - z)
-        d_n = d_c * (1.0 - c * c)
-        size = r.shape[1]
-        d_gi = torch.empty(len(r), 3 * size, dtype=r.dtype, device=r.device)
-        torch.mul(d_n * cache.gh_n, r * (1.0 - r), out=d_gi[:, :size])
-        torch.mul(d_h * (cache.h - c), z * (1.0 - z), out=d_gi[:, size : 2 * size])
-        d_gi[:, 2 * size :] = d_n
+        rz, c = cache.rz, cache.c
+        size = c.shape[1]
+        d_gi = torch.empty(len(c), 3 * size, dtype=c.dtype, device=c.device)
+        d_n = d_gi[:, 2 * size :]
+        d_c = torch.addcmul(d_h, d_h, rz[:, size:], value=-1.0)  # d_h * (1 - z)
+        torch.addcmul(d_c, d_c, c * c, value=-1.0, out=d_n)  # d_c * (1 - c ** 2)
+        torch.mul(d_n, cache.gh_n, out=d_gi[:, :size])
+        torch.mul(d_h, cache.h_minus_c, out=d_gi[:, size : 2 * size])
+        d_gi[:, : 2 * size].mul_(torch.addcmul(rz, rz, rz, value=-1.0))  # * gate (1 - gate)
         d_gh = d_gi.clone()
-        d_gh[:, 2 * size :].mul_(r)
+        d_gh[:, 2 * size :].mul_(rz[:, :size])
         torch.mm(cache.h.T, d_gh, out=views[f"w_hh.{i}"])
         torch.sum(d_gh, dim=0, out=views[f"b_hh.{i}"])
         torch.sum(d_gi, dim=0, out=views[f"b_ih.{i}"])
