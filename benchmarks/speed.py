@@ -186,7 +186,7 @@ def main() -> None:
     model = GRU4Rec(load_preset("rsc15", n_epochs=1)).fit(train)
     print_evaluation("bundled test (1 epoch)", model, test)
     for n_items in args.catalogues:
-        model, synthetic_test = random_model(n_items, n_sessions=max(4000, n_items // 5))
+        model, synthetic_test = random_model(n_items, n_sessions=2000)
         print_evaluation("synthetic, untrained", model, synthetic_test)
 
 
