@@ -62,6 +62,25 @@ def test_diverging_training_stops_with_a_clear_error(bundled_slice):
         model.scorer(1)
 
 
+def test_a_learning_rate_of_1e6_with_bpr_max_stops_as_diverged(bundled_slice):
+    # Adagrad keeps the steps finite: the loss grows huge (about 1e17) without reaching inf.
+    train, _ = bundled_slice
+    config = GRU4RecConfig(
+        layers=(32,),
+        loss="bpr-max",
+        elu_param=0.5,
+        bpreg=1.0,
+        learning_rate=1e6,
+        batch_size=16,
+        n_sample=64,
+        n_epochs=1,
+    )
+    model = GRU4Rec(config)
+    with pytest.raises(TrainingError, match=r"diverged\) in epoch 1, mini-batch \d+"):
+        model.fit(train)
+    assert model.network_ is None
+
+
 @pytest.mark.parametrize(
     ("loss", "extra"),
     [

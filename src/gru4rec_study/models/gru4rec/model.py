@@ -30,6 +30,12 @@ from gru4rec_study.progress import progress
 
 logger = logging.getLogger(__name__)
 
+# A mini-batch's loss per event above this means the weights have blown up: cross-entropy is at
+# most -log(1e-24) = 55.3 per event, and BPR-max's score regulariser reaches it only with scores
+# in the hundreds (a learning rate of 1e6 gives 1e17 in the first epoch, still finite in
+# float32). Training stops there as it does on NaN or infinity.
+MAX_MEAN_LOSS = 1e6
+
 
 def resolve_device(name: str) -> torch.device:
     device = torch.device(name)
@@ -109,7 +115,8 @@ class GRU4Rec:
         Raises
         ------
         TrainingError
-            When the loss becomes NaN or infinite; the model is then left unfitted.
+            When the loss becomes NaN or infinite, or a mini-batch's loss per event exceeds
+            ``MAX_MEAN_LOSS`` (the weights have diverged); the model is then left unfitted.
         """
         cfg = self.config
         device = resolve_device(cfg.device)
@@ -162,10 +169,18 @@ class GRU4Rec:
                 zero_rows(state, step.reset)
             positions = torch.from_numpy(step.positions).to(network.device)
             loss = step_fn(items[positions], items[positions + 1], state)
-            if not math.isfinite(float(loss)):
+            value = float(loss)
+            if not math.isfinite(value) or value > MAX_MEAN_LOSS * n:
                 bar.close()
+                what = (
+                    f"became {value}"
+                    if not math.isfinite(value)
+                    else (
+                        f"per event reached {value / n:.3g} (above {MAX_MEAN_LOSS:.0g}: diverged)"
+                    )
+                )
                 raise TrainingError(
-                    f"GRU4Rec: the loss became {float(loss)} in epoch {epoch}, mini-batch"
+                    f"GRU4Rec: the loss {what} in epoch {epoch}, mini-batch"
                     f" {n_batches + 1}; lower learning_rate (now {cfg.learning_rate})"
                 )
             total_loss += loss
