@@ -48,23 +48,6 @@ def test_results_do_not_depend_on_the_evaluation_batch_size(bundled_slice):
             assert other.metrics == reference.metrics
 
 
-def test_chunked_ranking_of_gru4rec_gives_the_ranks_of_the_score_matrix(bundled_slice, monkeypatch):
-    import functools
-
-    from gru4rec_study.evaluation import protocol, ranking
-
-    train, test = bundled_slice
-    gru = GRU4Rec(GRU4RecConfig(layers=(16,), batch_size=16, n_sample=64, n_epochs=1)).fit(train)
-    # Top lists need the score matrix, so they take the dense route.
-    dense = evaluate(gru, test, beyond_accuracy=True, item_counts=train.item_counts())
-    chunked = functools.partial(ranking.linear_target_ranks, chunk_elements=999, dense_elements=0)
-    calls = []
-    monkeypatch.setattr(protocol, "linear_target_ranks", lambda *a: calls.append(1) or chunked(*a))
-    result = evaluate(gru, test)
-    assert calls  # the factored route was taken
-    np.testing.assert_array_equal(result.ranks, dense.ranks)
-
-
 def test_a_target_that_popularity_ranks_25th_is_no_hit_at_20():
     # Items p0..p29 with strictly decreasing support; the target is p24, the 25th.
     rows = []

@@ -19,7 +19,7 @@ item_map = ItemMap.from_ids(np.arange(n_items).astype(str))
 config = GRU4RecConfig(layers=(8,))
 net = GRU4RecNetwork(config, n_items, torch.device("cpu")).initialise(0)
 model = GRU4Rec.from_state(config.as_dict(), item_map, net.state_tensors())
-test = encode_sessions(synthetic_events(60, n_items, seed=1), item_map, 2)
+test = encode_sessions(synthetic_events(150, n_items, seed=1), item_map, 2)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 result = evaluate(model, test, batch_size=512)
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -31,6 +31,6 @@ def test_a_million_item_catalogue_evaluates_without_an_events_by_items_matrix():
     out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True)
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     dense_bytes = figures["events"] * 1_000_000 * 8  # the float64 events-by-items matrix
-    assert figures["events"] >= 150
-    # Evaluation adds the float64 copy of the model and chunk buffers, far below the matrix.
-    assert figures["after"] - figures["before"] < dense_bytes / 4
+    assert figures["events"] >= 400
+    # Evaluation adds the float64 copy of the model and one batch of 67 rows of scores.
+    assert figures["after"] - figures["before"] < dense_bytes / 3

@@ -5,8 +5,6 @@ import pytest
 import torch
 
 from gru4rec_study.evaluation import metric_values, target_ranks
-from gru4rec_study.evaluation.ranking import linear_target_ranks
-from gru4rec_study.models.linear_scores import LinearScores
 
 SCORES = torch.tensor([[0.5, 0.9, 0.5, 0.1, 0.5]])  # target 0 ties with items 2 and 4
 
@@ -25,52 +23,6 @@ def test_ranks_are_the_same_in_any_column_chunk_size():
         full = target_ranks(scores, targets, policy)
         for chunk in (1, 7, 333, 5000):
             assert torch.equal(target_ranks(scores, targets, policy, chunk_size=chunk), full)
-
-
-def _linear_scores_with_ties(n=40, n_items=300, dim=6):
-    """Small integers, so that every product and sum is exact; items 0-99 repeat as 100-199."""
-    gen = torch.Generator().manual_seed(3)
-    hidden = torch.randint(-3, 4, (n, dim), generator=gen).double()
-    weights = torch.randint(-3, 4, (dim, n_items), generator=gen).double()
-    weights[:, 100:200] = weights[:, :100]
-    bias = torch.randint(-2, 3, (n_items,), generator=gen).double()
-    bias[100:200] = bias[:100]
-    return LinearScores(hidden, weights, bias)
-
-
-@pytest.mark.parametrize("policy", ["conservative", "standard", "median"])
-@pytest.mark.parametrize("chunk_elements", [40, 40 * 7, 40 * 300])
-def test_chunked_ranks_of_factored_scores_equal_ranks_of_the_matrix(policy, chunk_elements):
-    scores = _linear_scores_with_ties()
-    targets = torch.randint(0, 300, (40,), generator=torch.Generator().manual_seed(4))
-    targets[:5] = torch.tensor([0, 100, 299, 150, 7])  # first and last chunk, repeated items
-    dense = scores.dense()
-    expected = target_ranks(dense, targets, policy)
-    ties = (dense == dense.gather(1, targets.view(-1, 1))).sum(dim=1) - 1
-    assert (ties > 0).sum() > 10  # the target ties with other items in many rows
-    got = linear_target_ranks(scores, targets, policy, chunk_elements, dense_elements=0)
-    assert torch.equal(got, expected)
-
-
-def test_the_target_is_counted_once_in_chunked_ranks():
-    # The target's entry in the product and its dot product both compare "at least as high":
-    # the entry is taken out, so the best item keeps rank 1 under every policy.
-    hidden = torch.tensor([[1.0, 2.0**-52, -1.0]], dtype=torch.float64)
-    weights = torch.tensor([[1.0, 0.0], [1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
-    scores = LinearScores(hidden, weights, torch.tensor([0.0, -5.0], dtype=torch.float64))
-    for policy in ("conservative", "standard", "median"):
-        rank = linear_target_ranks(scores, torch.tensor([0]), policy, 1, dense_elements=0)
-        assert rank.item() == 1.0
-
-
-def test_chunked_ranks_put_a_nan_target_last():
-    scores = LinearScores(
-        torch.tensor([[float("nan")], [1.0]], dtype=torch.float64),
-        torch.ones(1, 3, dtype=torch.float64),
-        torch.zeros(3, dtype=torch.float64),
-    )
-    ranks = linear_target_ranks(scores, torch.tensor([1, 2]), "standard", 2, dense_elements=0)
-    assert ranks.tolist() == [3.0, 1.0]
 
 
 def test_constant_scores_rank_last_under_conservative_ties():

@@ -19,15 +19,9 @@ from numpy.typing import NDArray
 from gru4rec_study.data.batching import session_parallel_steps
 from gru4rec_study.data.sessions import SessionData
 from gru4rec_study.evaluation.metrics import metric_values
-from gru4rec_study.evaluation.ranking import (
-    TiePolicy,
-    check_tie_policy,
-    linear_target_ranks,
-    target_ranks,
-)
+from gru4rec_study.evaluation.ranking import TiePolicy, check_tie_policy, target_ranks
 from gru4rec_study.evaluation.sampled import NegativeSampler, SampledEvaluation, sampled_ranks
 from gru4rec_study.models.base import feed
-from gru4rec_study.models.linear_scores import LinearScores
 from gru4rec_study.models.top_items import top_items
 from gru4rec_study.progress import progress
 
@@ -115,12 +109,8 @@ def _check_arguments(model, test, cutoffs, tie_policy, batch_size) -> tuple[int,
     return cutoffs
 
 
-def scored_steps(model, test: SessionData, batch_size: int, factored: bool = False):
-    """Yield (scores, target positions) of every step, keeping the scorer's slots in step.
-
-    With ``factored``, the scorer's ``linear_scores`` gives :class:`LinearScores` (the factors
-    of the score matrix) instead of the matrix.
-    """
+def scored_steps(model, test: SessionData, batch_size: int):
+    """Yield (scores, target positions) of every step, keeping the scorer's slots in step."""
     scorer = None
     for step in session_parallel_steps(test.session_offsets, batch_size):
         if scorer is None:
@@ -129,12 +119,8 @@ def scored_steps(model, test: SessionData, batch_size: int, factored: bool = Fal
             if step.keep is not None:
                 scorer.keep(step.keep)
             scorer.reset(step.reset)
-        items = test.item_idx[step.positions]
-        if factored:
-            yield scorer.linear_scores(items), step.targets
-            continue
         times = test.timestamp[step.positions]  # the current events' times, not the targets'
-        yield feed(scorer, items, times), step.targets
+        yield feed(scorer, test.item_idx[step.positions], times), step.targets
 
 
 def evaluate(
@@ -166,9 +152,7 @@ def evaluate(
     max_score_elements
         Upper bound on the number of entries of one step's score matrix (batch x n_items); the
         batch is made smaller for large catalogues, so memory stays bounded (2**26 entries by
-        default: 512 MB in float64, the precision of the GRU4Rec and Markov scores). A model
-        with ``factored_scores`` (GRU4Rec) forms no score matrix unless top lists or sampled
-        ranks need one, and keeps the whole batch.
+        default: 512 MB in float64, the precision of the GRU4Rec and Markov scores).
     sampled
         Also rank every target against sampled negatives (a labelled comparison mode; the
         metrics stay full-ranking). ``item_counts`` (training support) is needed for sampling
@@ -179,15 +163,11 @@ def evaluate(
         does; needs ``item_counts``.
     """
     cutoffs = _check_arguments(model, test, cutoffs, tie_policy, batch_size)
+    batch_size = max(1, min(batch_size, max_score_elements // max(test.n_items, 1)))
     n_events = test.n_prediction_events
     sampler = NegativeSampler(sampled, test.n_items, item_counts) if sampled else None
     sample_ranks = np.full(n_events, np.nan) if sampler else None
     lists = _TopListStats(cutoffs, item_counts, test.n_items) if beyond_accuracy else None
-    # Without top lists or sampled ranks, a model whose scores are a matrix product is ranked
-    # column chunk by column chunk, and never forms a score matrix; any other is bounded here.
-    factored = lists is None and sampler is None and getattr(model, "factored_scores", False)
-    if not factored:
-        batch_size = max(1, min(batch_size, max_score_elements // max(test.n_items, 1)))
     ranks = np.full(n_events, np.nan)
     event_index = np.empty(n_events, dtype=np.int64)
     # Events keep test-data order: the target at position p of session s is event p - s - 1.
@@ -196,15 +176,9 @@ def evaluate(
 
     started = time.perf_counter()
     bar = progress(desc=f"evaluating {model.name}", total=n_events, unit="ev", show=show_progress)
-    steps = scored_steps(model, test, batch_size, factored) if n_events else ()
-    for scores, positions in steps:
+    for scores, positions in scored_steps(model, test, batch_size) if n_events else ():
         targets = items[positions].to(scores.device)
         events = positions - session_of[positions] - 1
-        event_index[events] = positions
-        bar.update(len(positions))
-        if isinstance(scores, LinearScores):
-            ranks[events] = linear_target_ranks(scores, targets, tie_policy).cpu().numpy()
-            continue
         # Top lists and sampled ranks first: the full ranking overwrites the scores.
         if lists is not None:
             lists.add(scores)
@@ -214,6 +188,9 @@ def evaluate(
                 sampled_ranks(scores, targets, negatives, tie_policy).cpu().numpy()
             )
         ranks[events] = target_ranks(scores, targets, tie_policy, overwrite=True).cpu().numpy()
+        event_index[events] = positions
+        bar.update(len(positions))
+        del scores  # before the next step's scores exist: one score matrix at a time
     bar.close()
     seconds = time.perf_counter() - started
     if np.isnan(ranks).any():

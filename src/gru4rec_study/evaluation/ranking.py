@@ -14,8 +14,6 @@ from typing import Literal
 
 import torch
 
-from gru4rec_study.models.linear_scores import LinearScores
-
 TiePolicy = Literal["conservative", "standard", "median"]
 TIE_POLICIES: tuple[str, ...] = ("conservative", "standard", "median")
 
@@ -75,75 +73,4 @@ def target_ranks(
         ranks = 1.0 + greater + (at_least - greater - 1.0) / 2.0
     # A NaN score compares false with everything: rank it last rather than first.
     nan_target = torch.isnan(target_scores.view(-1))
-    return torch.where(nan_target, torch.full_like(ranks, float(n_items)), ranks)
-
-
-def _count_columns(block: torch.Tensor, target_scores: torch.Tensor, policy: str, counts) -> None:
-    """Add, per row, the entries of ``block`` above / at least the target's (in place)."""
-    greater, at_least = counts
-    if policy == "median":
-        greater += block.clone().gt_(target_scores).sum(dim=1)
-    elif policy == "standard":
-        greater += block.gt_(target_scores).sum(dim=1)
-    if policy != "standard":
-        at_least += block.ge_(target_scores).sum(dim=1)
-
-
-def linear_target_ranks(
-    scores: LinearScores,
-    targets: torch.Tensor,
-    policy: TiePolicy = "conservative",
-    chunk_elements: int = 1 << 19,
-    dense_elements: int = 1 << 22,
-) -> torch.Tensor:
-    """:func:`target_ranks` for scores in factored form, without the whole score matrix.
-
-    A score matrix of at most ``dense_elements`` entries (one that fits in the processor's
-    cache) is formed whole and ranked by :func:`target_ranks`. A larger one is never formed:
-    the target's score is computed first (one dot product per row), then the product a column
-    chunk of about ``chunk_elements`` entries at a time, into one reused buffer, compared while
-    the chunk is in cache. The target's own entry in the product is compared with its score
-    too and taken out of the counts, so that a rounding difference between the two
-    computations cannot move the target past itself.
-    """
-    check_tie_policy(policy)
-    n, n_items = scores.shape
-    if n * n_items <= dense_elements:
-        return target_ranks(scores.dense(), targets, policy, overwrite=True)
-    device, dtype = scores.device, scores.hidden.dtype
-    target_scores = scores.at(targets).view(-1, 1)
-    width = max(1, min(n_items, chunk_elements // max(n, 1)))
-    buffer = torch.empty(n, width, dtype=dtype, device=device)
-    counts = (
-        torch.zeros(n, dtype=torch.float64, device=device),
-        torch.zeros(n, dtype=torch.float64, device=device),
-    )
-    # Rows grouped by the chunk that holds their target, to read the target's own entry.
-    order = torch.argsort(targets, stable=True)
-    sorted_targets = targets.index_select(0, order)
-    starts = list(range(0, n_items, width))
-    edges = torch.tensor(starts + [n_items], device=device)
-    bounds = torch.searchsorted(sorted_targets, edges).tolist()
-    own = torch.empty(n, dtype=dtype, device=device)
-    for k, start in enumerate(starts):
-        stop = min(start + width, n_items)
-        block = scores.columns(start, stop, out=buffer[:, : stop - start])
-        low, high = bounds[k], bounds[k + 1]
-        if high > low:
-            rows = order[low:high]
-            own[rows] = block[rows, sorted_targets[low:high] - start]
-        _count_columns(block, target_scores, policy, counts)
-    greater, at_least = counts
-    target_scores = target_scores.view(-1)
-    if policy != "standard":
-        at_least -= (own >= target_scores).double()  # at least as high, the target left out
-    if policy != "conservative":
-        greater -= (own > target_scores).double()
-    if policy == "conservative":
-        ranks = at_least + 1.0
-    elif policy == "standard":
-        ranks = greater + 1.0
-    else:
-        ranks = 1.0 + greater + (at_least - greater) / 2.0
-    nan_target = torch.isnan(target_scores)
     return torch.where(nan_target, torch.full_like(ranks, float(n_items)), ranks)

@@ -25,7 +25,6 @@ from gru4rec_study.models.gru4rec.config import GRU4RecConfig
 from gru4rec_study.models.gru4rec.network import GRU4RecNetwork
 from gru4rec_study.models.gru4rec.trainer import TrainingStep
 from gru4rec_study.models.io import save_model_files
-from gru4rec_study.models.linear_scores import LinearScores
 from gru4rec_study.progress import progress
 
 logger = logging.getLogger(__name__)
@@ -79,13 +78,9 @@ class _GRU4RecScorer:
         zero_rows(self.state, slots)
 
     def scores(self, items: NDArray[np.int64]) -> torch.Tensor:
-        return self.linear_scores(items).dense()
-
-    def linear_scores(self, items: NDArray[np.int64]) -> LinearScores:
-        """Advance the slots by ``items``; their scores in factored form."""
         index = torch.from_numpy(np.asarray(items, dtype=np.int64)).to(self.net.device)
         output = self.net.hidden_step(index, self.state)
-        return LinearScores(output, self._wy_t, self._by)
+        return torch.addmm(self._by, output, self._wy_t)
 
 
 class GRU4Rec:
@@ -100,7 +95,6 @@ class GRU4Rec:
     """
 
     name = "GRU4Rec"
-    factored_scores = True  # its scorer offers linear_scores: evaluation never forms the matrix
 
     def __init__(self, config: GRU4RecConfig | None = None, show_progress: bool = False) -> None:
         self.config = config or GRU4RecConfig()
