@@ -31,6 +31,6 @@ def test_a_million_item_catalogue_evaluates_without_an_events_by_items_matrix():
     out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, check=True)
     figures = json.loads(out.stdout.strip().splitlines()[-1])
     dense_bytes = figures["events"] * 1_000_000 * 8  # the float64 events-by-items matrix
-    assert figures["events"] >= 400
+    assert figures["events"] >= 300
     # Evaluation adds the float64 copy of the model and one batch of 67 rows of scores.
     assert figures["after"] - figures["before"] < dense_bytes / 3
