@@ -134,8 +134,9 @@ def test_legacy_losses_value_and_gradient_on_3x4_scores(name, reference):
 @pytest.mark.parametrize("loss", ["cross-entropy", "bpr-max"])
 def test_the_merged_form_equals_the_loss_on_the_full_matrix(loss):
     gen = torch.Generator().manual_seed(5)
-    n, n_unique = 4, 7
-    # Row 0's item is alone; row 1's also fills a sample column; rows 2 and 3 share an item.
+    n, n_unique = 4, 8
+    # Row 0's item is alone; row 1's also fills a sample column; rows 2 and 3 share an item;
+    # item 7 fills no column (an input of the step only).
     index = torch.tensor([0, 1, 2, 2, 1, 3, 4, 5, 6, 6, 3])
     unique = torch.randn(n, n_unique, generator=gen, dtype=torch.float64)
     full = unique.index_select(1, index)
@@ -149,3 +150,4 @@ def test_the_merged_form_equals_the_loss_on_the_full_matrix(loss):
     summed = torch.zeros_like(unique).index_add_(1, index, expected[1])
     assert got[0].item() == pytest.approx(expected[0].item(), rel=1e-12)
     np.testing.assert_allclose(got[1].numpy(), summed.numpy(), rtol=1e-10, atol=1e-14)
+    assert torch.all(got[1][:, 7] == 0)  # exactly: an item that is no column gets no gradient

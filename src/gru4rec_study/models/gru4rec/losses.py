@@ -35,8 +35,11 @@ class Columns:
         self.rows = torch.arange(n_rows, device=index.device if index is not None else None)
         self.positives = index[:n_rows] if index is not None else self.rows
         self.counts = None
+        self.absent: torch.Tensor | None = None  # (n_unique,) bool, None when all are present
         if index is not None:
             self.counts = torch.bincount(index, minlength=n_unique).float()
+            absent = self.counts == 0
+            self.absent = absent if bool(absent.any()) else None
 
     def at_positives(self, matrix: torch.Tensor) -> torch.Tensor:
         """Entry of every row at its positive, shape (n,)."""
@@ -79,6 +82,8 @@ def cross_entropy(
     # exp(-30) ~ 1e-13 is below float32 resolution next to the row maximum's exp(0) = 1; the
     # clamp keeps exp and the gradients away from subnormal numbers, which are very slow on CPUs.
     exp = logits.sub_(shift).clamp_(min=-30.0).exp_()
+    if columns.absent is not None:  # items of the step that fill no column (inputs only)
+        exp.masked_fill_(columns.absent, 0.0)
     total = exp.sum(dim=1)
     positive = columns.at_positives(scores) - shift.view(-1)
     if log_q is not None:
