@@ -282,6 +282,22 @@ def test_negative_seeds_fail_before_anything_runs(tmp_path, slice_files, capsys,
     assert not (tmp_path / "r").exists()
 
 
+def test_a_diverging_model_stops_the_run_naming_the_file_and_the_model(
+    tmp_path, slice_files, capsys
+):
+    text = BASE.format(train=slice_files["train_full"], test=slice_files["test"])
+    text += "[[models]]\nkind = 'popularity'\n[[models]]\nkind = 'gru4rec'\nname = 'GRU-hot'\n"
+    text += "params = { loss = 'bpr-max', learning_rate = 1e6, bpreg = 1.0, layers = [16] }\n"
+    path = _write_experiment(tmp_path, text)
+    assert main(["-q", "run", str(path), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.toml: model 2 of 2 (GRU-hot)" in err and "diverged) in epoch 1" in err
+    (run_dir,) = (tmp_path / "r").iterdir()
+    assert f"the run directory {run_dir} holds only the models trained before it" in err
+    assert not (run_dir / "results.json").exists()
+    assert not (run_dir / "models" / "GRU-hot").exists()
+
+
 def test_missing_and_unknown_bundled_inputs_name_the_key(tmp_path, capsys):
     for train, expected in (("nothere.tsv", "data.train"), ("bundled:trainfull", "bundled parts")):
         path = _write_experiment(

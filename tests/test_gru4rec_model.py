@@ -60,8 +60,9 @@ def test_diverging_training_stops_with_a_clear_error(bundled_slice, settings, me
     train, _ = bundled_slice
     config = GRU4RecConfig(loss="bpr-max", n_sample=32, n_epochs=3, **settings)
     model = GRU4Rec(config)
-    with pytest.raises(TrainingError, match=message + r"in epoch \d+, mini-batch \d+"):
+    with pytest.raises(TrainingError, match=message + r"in epoch \d+, mini-batch \d+") as caught:
         model.fit(train)
+    assert ("or momentum (now 0.9)" in str(caught.value)) == ("momentum" in settings)
     assert model.network_ is None
     with pytest.raises(NotFittedError):
         model.scorer(1)
@@ -159,6 +160,22 @@ def test_presets_hold_the_published_values():
 )
 def test_bad_parameters_name_the_parameter(key, value):
     with pytest.raises(ValueError, match=key):
+        GRU4RecConfig(**{key: value})
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("momentum", 1.0, "must be below 1"),
+        ("momentum", 5.0, "must be below 1"),
+        ("learning_rate", 1e300, "must be at most 3.4e\\+38, the largest float32"),
+        ("bpreg", 1e39, "must be at most 3.4e\\+38"),
+        ("device", "mps", "must be 'cpu' or a CUDA device"),
+        ("device", "meta", "must be 'cpu' or a CUDA device"),
+    ],
+)
+def test_settings_the_float32_training_cannot_use_are_named(key, value, message):
+    with pytest.raises(ValueError, match=f"'{key}' {message}"):
         GRU4RecConfig(**{key: value})
 
 

@@ -44,6 +44,7 @@ from gru4rec_study.experiments.config import (
 )
 from gru4rec_study.experiments.models import build_model, model_label
 from gru4rec_study.experiments.provenance import file_sha256, git_state, machine, package_versions
+from gru4rec_study.models.base import TrainingError
 from gru4rec_study.progress import progress
 
 logger = logging.getLogger(__name__)
@@ -289,7 +290,16 @@ def run_experiment(
     for i, (spec, model) in enumerate(zip(config.models, models, strict=True), start=1):
         bar.set_description(f"model {i}/{len(models)}: {model_label(spec, model)}")
         logger.info("model %d of %d: %s", i, len(models), model_label(spec, model))
-        result, entry = _fit_and_evaluate(model, spec, train, test, config, show_progress, run_dir)
+        try:
+            result, entry = _fit_and_evaluate(
+                model, spec, train, test, config, show_progress, run_dir
+            )
+        except TrainingError as exc:
+            bar.close()
+            raise TrainingError(
+                f"{config.source}: model {i} of {len(models)} ({model_label(spec, model)}): {exc};"
+                f" the run directory {run_dir} holds only the models trained before it"
+            ) from exc
         evaluations[result.model] = result
         model_results[result.model] = entry
         training_log[result.model] = getattr(model, "training_log_", [])

@@ -71,16 +71,23 @@ class GRU4RecConfig:
         for name in ("dropout_p_embed", "dropout_p_hidden"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 fail(name, "must be in [0, 1)")
-        for name in ("learning_rate",):
-            if not getattr(self, name) > 0.0:
-                fail(name, "must be positive")
+        if not self.learning_rate > 0.0:
+            fail("learning_rate", "must be positive")
         for name in ("momentum", "sample_alpha", "bpreg", "elu_param", "logq"):
             if getattr(self, name) < 0.0:
                 fail(name, "must not be negative")
+        if self.momentum >= 1.0:
+            fail("momentum", "must be below 1 (the velocity would never decay)")
+        largest = torch.finfo(torch.float32).max  # the weights and their updates are float32
+        for name in ("learning_rate", "sample_alpha", "bpreg", "elu_param", "logq"):
+            if getattr(self, name) > largest:
+                fail(name, f"must be at most {largest:.3g}, the largest float32")
         try:
-            torch.device(self.device)
+            device = torch.device(self.device)
         except RuntimeError:
-            fail("device", "must be a torch device such as 'cpu' or 'cuda:0'")
+            device = None
+        if device is None or device.type not in ("cpu", "cuda"):
+            fail("device", "must be 'cpu' or a CUDA device such as 'cuda' or 'cuda:0'")
 
     @property
     def input_mode(self) -> str:

@@ -173,9 +173,11 @@ class GRU4Rec:
                         f"per event reached {value / n:.3g} (above {MAX_MEAN_LOSS:.0g}: diverged)"
                     )
                 )
+                hint = f"lower learning_rate (now {cfg.learning_rate})"
+                if cfg.momentum > 0:
+                    hint += f" or momentum (now {cfg.momentum})"
                 raise TrainingError(
-                    f"GRU4Rec: the loss {what} in epoch {epoch}, mini-batch"
-                    f" {n_batches + 1}; lower learning_rate (now {cfg.learning_rate})"
+                    f"GRU4Rec: the loss {what} in epoch {epoch}, mini-batch {n_batches + 1}; {hint}"
                 )
             total_loss += loss
             n_events += n
