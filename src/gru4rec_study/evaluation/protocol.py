@@ -148,7 +148,8 @@ def evaluate(
     tie_policy
         ``conservative`` (default), ``standard`` or ``median``; see :mod:`.ranking`.
     batch_size
-        Number of sessions scored in parallel; it changes speed, never results.
+        Number of sessions scored in parallel; it changes speed, not results (float64 scores;
+        only items with exactly equal parameters can round apart, docs/deviations.md row 19).
     max_score_elements
         Upper bound on the number of entries of one step's score matrix (batch x n_items); the
         batch is made smaller for large catalogues, so memory stays bounded (2**26 entries by
