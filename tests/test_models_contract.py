@@ -118,3 +118,25 @@ def test_recommend_skips_unknown_items_and_rejects_empty_prefixes(kind, data, ca
         recommend(model, [[]])
     with pytest.raises(ValueError, match="none of its items"):
         recommend(model, [["no-such-item"]])
+
+
+def test_recommend_rejects_a_bare_string_and_warns_when_k_exceeds_the_catalogue(kind, data, caplog):
+    train, _ = data
+    model = FACTORIES[kind]().fit(train)
+    known = str(train.item_map.item_ids[0])
+    with pytest.raises(TypeError, match="list of prefixes"):
+        recommend(model, known)
+    with pytest.raises(TypeError, match="list of prefixes"):
+        recommend(model, [known])
+    recs = recommend(model, [[known]], k=train.n_items + 50)
+    assert len(recs[0]) == train.n_items
+    assert f"more than the {train.n_items} items" in caplog.text
+
+
+def test_an_unfitted_model_is_named_as_not_fitted_by_evaluate_and_recommend(kind, data):
+    train, test = data
+    model = FACTORIES[kind]()
+    with pytest.raises(ValueError, match="not fitted"):
+        evaluate(model, test)
+    with pytest.raises(ValueError, match="not fitted"):
+        recommend(model, [["x"]])

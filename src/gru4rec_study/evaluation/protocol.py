@@ -97,7 +97,9 @@ class _TopListStats:
 
 def _check_arguments(model, test, cutoffs, tie_policy, batch_size) -> tuple[int, ...]:
     check_tie_policy(tie_policy)
-    if model.item_map is None or model.item_map.n_items != test.n_items:
+    if model.item_map is None:
+        raise ValueError(f"{model.name}: the model is not fitted; call fit() before evaluate()")
+    if model.item_map.n_items != test.n_items:
         raise ValueError(f"{model.name}: the test data is not encoded with the model's item map")
     cutoffs = tuple(int(c) for c in cutoffs)
     if not cutoffs or min(cutoffs) < 1:

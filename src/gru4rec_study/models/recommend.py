@@ -18,11 +18,18 @@ def recommend(
     """The ``k`` best next items after each prefix, as (item id, score) pairs, best first.
 
     Items unknown to the model are skipped with a warning; a prefix that is empty (or has no
-    known item) is an error.
+    known item) is an error. A ``k`` above the catalogue size gives the whole catalogue, with a
+    warning.
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
+    if isinstance(prefixes, str | bytes) or any(isinstance(p, str | bytes) for p in prefixes):
+        raise TypeError("prefixes must be a list of prefixes, each a list of item ids")
     item_map = model.item_map
+    if item_map is None:
+        raise ValueError(f"{model.name}: the model is not fitted")
+    if k > item_map.n_items:
+        logger.warning("k = %d is more than the %d items; giving all of them", k, item_map.n_items)
     results = []
     for number, prefix in enumerate(prefixes, start=1):
         if len(prefix) == 0:
