@@ -21,6 +21,7 @@ from gru4rec_study.data.batching import session_parallel_steps
 from gru4rec_study.data.sessions import ItemMap
 from gru4rec_study.data.synthetic import synthetic_events
 from gru4rec_study.evaluation import evaluate
+from gru4rec_study.evaluation.protocol import MAX_SCORE_ELEMENTS
 from gru4rec_study.models import GRU4Rec, load_preset
 from gru4rec_study.models.gru4rec.network import GRU4RecNetwork
 from gru4rec_study.models.gru4rec.trainer import TrainingStep
@@ -113,7 +114,7 @@ def time_evaluation(model, test, batch_size=512):
     result = evaluate(model, test, batch_size=batch_size)
     net = model.network_.converted(torch.float64)
     # The batch evaluate() works with: made smaller for large catalogues (max_score_elements).
-    batch_size = max(1, min(batch_size, (1 << 26) // test.n_items))
+    batch_size = max(1, min(batch_size, MAX_SCORE_ELEMENTS // test.n_items))
     steps = list(session_parallel_steps(test.session_offsets, batch_size))
     wy_t, by = net.Wy.T.contiguous(), net.By.contiguous()
     outputs = [torch.randn(len(s.positions), wy_t.shape[0], dtype=torch.float64) for s in steps]

@@ -28,6 +28,7 @@ from gru4rec_study.progress import progress
 logger = logging.getLogger(__name__)
 
 DEFAULT_CUTOFFS = (5, 10, 20)
+MAX_SCORE_ELEMENTS = 1 << 26  # default bound on the entries of one step's score matrix
 
 
 @dataclass
@@ -132,7 +133,7 @@ def evaluate(
     tie_policy: TiePolicy = "conservative",
     batch_size: int = 512,
     show_progress: bool = False,
-    max_score_elements: int = 1 << 26,
+    max_score_elements: int = MAX_SCORE_ELEMENTS,
     sampled: SampledEvaluation | None = None,
     item_counts: NDArray[np.int64] | None = None,
     beyond_accuracy: bool = False,

@@ -23,7 +23,10 @@ def recommend(
     """
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
-    if isinstance(prefixes, str | bytes) or any(isinstance(p, str | bytes) for p in prefixes):
+    if isinstance(prefixes, str | bytes):
+        raise TypeError("prefixes must be a list of prefixes, each a list of item ids")
+    prefixes = list(prefixes)  # walked twice: checked, then scored
+    if any(isinstance(p, str | bytes) for p in prefixes):
         raise TypeError("prefixes must be a list of prefixes, each a list of item ids")
     item_map = model.item_map
     if item_map is None:

@@ -23,32 +23,32 @@ class Columns:
 
     The step's (n, n + n_sample) score matrix repeats items (a popular sample drawn twice, a
     target that is also a sample). Its losses are computed on the unique items instead:
-    ``index[c]`` is the unique column of original column ``c`` and ``positives[i]`` that of
-    row ``i``'s positive. A loss over the unique columns, each weighted by the original
-    columns it stands for, equals the loss over the original columns, and its gradient
-    arrives summed over the repeats. ``index`` None: every column is its own item and row
-    ``i``'s positive is column ``i`` (the diagonal).
+    ``index[c]`` is the unique column of original column ``c``, and ``index[i]`` for ``i < n``
+    that of row ``i``'s positive. A loss over the unique columns, each weighted by the original
+    columns it stands for, equals the loss over the original columns, and its gradient arrives
+    summed over the repeats. :meth:`diagonal` is the official layout itself.
     """
 
-    def __init__(self, n_rows: int, index: torch.Tensor | None = None, n_unique: int = 0):
+    def __init__(self, n_rows: int, index: torch.Tensor, n_unique: int) -> None:
         self.index = index
-        self.rows = torch.arange(n_rows, device=index.device if index is not None else None)
-        self.positives = index[:n_rows] if index is not None else self.rows
-        self.counts = None
-        self.absent: torch.Tensor | None = None  # (n_unique,) bool, None when all are present
-        if index is not None:
-            self.counts = torch.bincount(index, minlength=n_unique).float()
-            absent = self.counts == 0
-            self.absent = absent if bool(absent.any()) else None
+        self.rows = torch.arange(n_rows, device=index.device)
+        self.positives = index[:n_rows]
+        self.counts = torch.bincount(index, minlength=n_unique).float()
+        absent = self.counts == 0  # items of the step that fill no column (inputs only)
+        self.absent: torch.Tensor | None = absent if bool(absent.any()) else None
+
+    @classmethod
+    def diagonal(cls, scores: torch.Tensor) -> Columns:
+        """Every column its own item; row ``i``'s positive in column ``i``."""
+        n, n_cols = scores.shape
+        return cls(n, torch.arange(n_cols, device=scores.device), n_cols)
 
     def at_positives(self, matrix: torch.Tensor) -> torch.Tensor:
         """Entry of every row at its positive, shape (n,)."""
         return matrix[self.rows, self.positives]
 
-    def log_weights(self, log_q: torch.Tensor | None) -> torch.Tensor | None:
+    def log_weights(self, log_q: torch.Tensor | None) -> torch.Tensor:
         """log sum over the original columns c of each unique column of exp(-log_q[c])."""
-        if self.index is None:
-            return -log_q if log_q is not None else None
         if log_q is None:
             return self.counts.log()
         summed = torch.zeros(len(self.counts), dtype=log_q.dtype, device=log_q.device)
@@ -75,14 +75,13 @@ def cross_entropy(
     loss (0-dim tensor, summed over rows) and its gradient with respect to ``scores``.
     """
     n = scores.shape[0]
-    columns = columns or Columns(n)
-    log_weight = columns.log_weights(log_q)
-    logits = scores + log_weight if log_weight is not None else scores.clone()
+    columns = columns or Columns.diagonal(scores)
+    logits = scores + columns.log_weights(log_q)
     shift = logits.amax(dim=1, keepdim=True)
     # exp(-30) ~ 1e-13 is below float32 resolution next to the row maximum's exp(0) = 1; the
     # clamp keeps exp and the gradients away from subnormal numbers, which are very slow on CPUs.
     exp = logits.sub_(shift).clamp_(min=-30.0).exp_()
-    if columns.absent is not None:  # items of the step that fill no column (inputs only)
+    if columns.absent is not None:
         exp.masked_fill_(columns.absent, 0.0)
     total = exp.sum(dim=1)
     positive = columns.at_positives(scores) - shift.view(-1)
@@ -110,18 +109,12 @@ def _negative_weights(r: torch.Tensor, columns: Columns) -> torch.Tensor:
     -30 on the exponent keeps subnormal numbers out.
     """
     masked = r.clone()
-    if columns.counts is None:
-        masked[columns.rows, columns.positives] = float("-inf")
-    else:  # the positive's column stays in the maximum only if it has other copies
-        alone = columns.counts[columns.positives] == 1
-        masked[columns.rows[alone], columns.positives[alone]] = float("-inf")
+    others = columns.counts[columns.positives]  # copies of each row's positive, itself included
+    alone = others == 1  # the positive's column stays in the maximum only if it has other copies
+    masked[columns.rows[alone], columns.positives[alone]] = float("-inf")
     weights = masked.sub_(masked.amax(dim=1, keepdim=True)).clamp_(min=-30.0).exp_()
-    if columns.counts is None:
-        weights[columns.rows, columns.positives] = 0.0
-    else:
-        weights.mul_(columns.counts)
-        others = columns.counts[columns.positives]
-        weights[columns.rows, columns.positives] *= (others - 1.0) / others
+    weights.mul_(columns.counts)
+    weights[columns.rows, columns.positives] *= (others - 1.0) / others
     return weights.div_(weights.sum(dim=1, keepdim=True))
 
 
@@ -142,7 +135,7 @@ def bpr_max(
     -------
     loss (0-dim tensor, summed over rows) and its gradient with respect to ``scores``.
     """
-    columns = columns or Columns(scores.shape[0])
+    columns = columns or Columns.diagonal(scores)
     r = torch.nn.functional.elu(scores, alpha=elu_param) if elu_param > 0 else scores
     weights = _negative_weights(r, columns)
     sig = torch.sub(columns.at_positives(r).unsqueeze(1), r).sigmoid_()

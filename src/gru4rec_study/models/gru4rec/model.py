@@ -36,6 +36,17 @@ logger = logging.getLogger(__name__)
 MAX_MEAN_LOSS = 1e6
 
 
+def _divergence(loss: float, n: int, epoch: int, batch: int, cfg: GRU4RecConfig) -> str:
+    """The message of a training stopped on the summed ``loss`` of ``n`` events."""
+    what = f"became {loss}"
+    if math.isfinite(loss):
+        what = f"per event reached {loss / n:.3g} (above {MAX_MEAN_LOSS:.0g}: diverged)"
+    hint = f"lower learning_rate (now {cfg.learning_rate})"
+    if cfg.momentum > 0:
+        hint += f" or momentum (now {cfg.momentum})"
+    return f"GRU4Rec: the loss {what} in epoch {epoch}, mini-batch {batch}; {hint}"
+
+
 def resolve_device(name: str) -> torch.device:
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -166,19 +177,7 @@ class GRU4Rec:
             value = float(loss)
             if not math.isfinite(value) or value > MAX_MEAN_LOSS * n:
                 bar.close()
-                what = (
-                    f"became {value}"
-                    if not math.isfinite(value)
-                    else (
-                        f"per event reached {value / n:.3g} (above {MAX_MEAN_LOSS:.0g}: diverged)"
-                    )
-                )
-                hint = f"lower learning_rate (now {cfg.learning_rate})"
-                if cfg.momentum > 0:
-                    hint += f" or momentum (now {cfg.momentum})"
-                raise TrainingError(
-                    f"GRU4Rec: the loss {what} in epoch {epoch}, mini-batch {n_batches + 1}; {hint}"
-                )
+                raise TrainingError(_divergence(value, n, epoch, n_batches + 1, cfg))
             total_loss += loss
             n_events += n
             n_batches += 1
