@@ -8,14 +8,23 @@ from gru4rec_study.models.gru4rec.sampler import SampleCache
 
 EPS = 1e-6
 
+# The eager path in float64, and float32 with and without the fused CPU loops.
+PATHS = pytest.mark.parametrize(
+    "dtype, fused",
+    [(torch.float64, None), (torch.float32, True), (torch.float32, False)],
+    ids=["float64-eager", "float32-fused", "float32-eager"],
+)
 
-def test_row_update_by_hand_with_momentum_and_repeated_rows():
-    table = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=torch.float64)
-    opt = IndexedAdagradM(torch.zeros(1, dtype=torch.float64), {"t": table}, 0.1, momentum=0.5)
+
+@PATHS
+def test_row_update_by_hand_with_momentum_and_repeated_rows(dtype, fused):
+    table = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], dtype=dtype)
+    opt = IndexedAdagradM(torch.zeros(1, dtype=dtype), {"t": table}, 0.1, 0.5, fused=fused)
+    assert opt.fused is bool(fused)
     # Row 1 appears twice: its gradients are summed before the single update.
     rows, grad = coalesce_rows(
         torch.tensor([1, 1, 2]),
-        torch.tensor([[1.0, 0.0], [1.0, 2.0], [0.5, 0.5]], dtype=torch.float64),
+        torch.tensor([[1.0, 0.0], [1.0, 2.0], [0.5, 0.5]], dtype=dtype),
     )
     assert rows.tolist() == [1, 2]
     assert grad.tolist() == [[2.0, 2.0], [0.5, 0.5]]
@@ -23,30 +32,67 @@ def test_row_update_by_hand_with_momentum_and_repeated_rows():
     step = lambda g, acc: -0.1 * g / np.sqrt(acc + EPS)  # noqa: E731
     v1 = step(2.0, 4.0)  # acc = 2 ** 2, velocity starts at 0
     v2 = step(0.5, 0.25)
-    np.testing.assert_allclose(table.numpy(), [[1, 2], [3 + v1, 4 + v1], [5 + v2, 6 + v2]])
+    close = {"rtol": 1e-6 if dtype == torch.float32 else 1e-12}
+    np.testing.assert_allclose(table.numpy(), [[1, 2], [3 + v1, 4 + v1], [5 + v2, 6 + v2]], **close)
     # Second step touches row 2 only: row 1 keeps its value and its (undecayed) velocity.
-    opt.step_rows("t", torch.tensor([2]), torch.tensor([[1.0, 1.0]], dtype=torch.float64))
+    opt.step_rows("t", torch.tensor([2]), torch.tensor([[1.0, 1.0]], dtype=dtype))
     v2b = 0.5 * v2 + step(1.0, 1.25)
-    np.testing.assert_allclose(table[1].numpy(), [3 + v1, 4 + v1])
-    np.testing.assert_allclose(table[2].numpy(), [5 + v2 + v2b, 6 + v2 + v2b])
-    np.testing.assert_allclose(opt.sparse_vel["t"][1].numpy(), [v1, v1])
+    np.testing.assert_allclose(table[1].numpy(), [3 + v1, 4 + v1], **close)
+    np.testing.assert_allclose(table[2].numpy(), [5 + v2 + v2b, 6 + v2 + v2b], **close)
+    np.testing.assert_allclose(opt.sparse_vel["t"][1].numpy(), [v1, v1], **close)
 
 
-def test_dense_update_by_hand_without_momentum():
-    param = torch.tensor([1.0, -1.0], dtype=torch.float64)
-    opt = IndexedAdagradM(param, {}, 0.5)
-    opt.step_dense(torch.tensor([2.0, -1.0], dtype=torch.float64))
-    opt.step_dense(torch.tensor([1.0, 0.0], dtype=torch.float64))
-    expected0 = 1.0 - 0.5 * 2 / np.sqrt(4 + EPS) - 0.5 * 1 / np.sqrt(5 + EPS)
-    expected1 = -1.0 + 0.5 * 1 / np.sqrt(1 + EPS)
-    np.testing.assert_allclose(param.numpy(), [expected0, expected1])
+@PATHS
+@pytest.mark.parametrize("momentum", [0.0, 0.3])
+def test_dense_update_by_hand(dtype, fused, momentum):
+    param = torch.tensor([1.0, -1.0], dtype=dtype)
+    opt = IndexedAdagradM(param, {}, 0.5, momentum, fused=fused)
+    opt.step_dense(torch.tensor([2.0, -1.0], dtype=dtype))
+    opt.step_dense(torch.tensor([1.0, 0.0], dtype=dtype))
+    first = np.array([-0.5 * 2 / np.sqrt(4 + EPS), 0.5 * 1 / np.sqrt(1 + EPS)])
+    second = np.array([-0.5 * 1 / np.sqrt(5 + EPS), 0.0]) + momentum * first
+    np.testing.assert_allclose(param.numpy(), np.array([1.0, -1.0]) + first + second, rtol=1e-6)
+    np.testing.assert_allclose(opt.dense_acc.numpy(), [5.0, 1.0], rtol=1e-7)
 
 
-def test_frozen_last_column_keeps_value_and_velocity():
-    table = torch.ones(2, 3, dtype=torch.float64)
-    opt = IndexedAdagradM(torch.zeros(1, dtype=torch.float64), {"t": table}, 0.1, momentum=0.9)
+@pytest.mark.parametrize("momentum", [0.0, 0.4])
+def test_fused_updates_equal_the_eager_ones(momentum):
+    """Fifty random steps on dense weights and on a table: the two paths stay within float32
+    rounding of each other (the fused loop divides where the eager path multiplies by rsqrt)."""
+    g = torch.Generator().manual_seed(3)
+    dense, table = torch.randn(5000, generator=g), torch.randn(300, 17, generator=g)
+    opts = [
+        IndexedAdagradM(dense.clone(), {"t": table.clone()}, 0.05, momentum, fused=fused)
+        for fused in (True, False)
+    ]
+    for _ in range(50):
+        grad = torch.randn(5000, generator=g)
+        rows = torch.unique(torch.randint(0, 300, (120,), generator=g))
+        row_grad = torch.randn(len(rows), 17, generator=g)
+        frozen = torch.rand(len(rows), generator=g) < 0.3
+        row_grad[frozen, -1] = 0.0
+        for opt in opts:
+            opt.step_dense(grad)
+            opt.step_rows("t", rows, row_grad, frozen)
+    fused, eager = opts
+    torch.testing.assert_close(fused.dense, eager.dense, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(fused.sparse["t"], eager.sparse["t"], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(fused.sparse_acc["t"], eager.sparse_acc["t"], rtol=1e-6, atol=0)
+    assert not torch.equal(fused.sparse["t"], table)
+
+
+def test_fused_updates_refuse_other_parameters():
+    with pytest.raises(ValueError, match="float32 CPU"):
+        IndexedAdagradM(torch.zeros(3, dtype=torch.float64), {}, 0.1, fused=True)
+    assert not IndexedAdagradM(torch.zeros(3, dtype=torch.float64), {}, 0.1).fused
+
+
+@PATHS
+def test_frozen_last_column_keeps_value_and_velocity(dtype, fused):
+    table = torch.ones(2, 3, dtype=dtype)
+    opt = IndexedAdagradM(torch.zeros(1, dtype=dtype), {"t": table}, 0.1, 0.9, fused=fused)
     opt.sparse_vel["t"][:] = 0.25
-    grad = torch.full((2, 3), 0.5, dtype=torch.float64)
+    grad = torch.full((2, 3), 0.5, dtype=dtype)
     grad[1, -1] = 0.0
     opt.step_rows("t", torch.tensor([0, 1]), grad, torch.tensor([False, True]))
     assert table[1, -1].item() == 1.0

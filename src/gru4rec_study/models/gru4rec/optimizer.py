@@ -4,11 +4,16 @@ For every parameter: acc += g ** 2; step = -lr * g / sqrt(acc + eps); with momen
 v = mu * v + step and theta += v, otherwise theta += step. Item tables are updated only on the
 rows a mini-batch touched, after summing the gradients of repeated rows; the velocity of an
 untouched row is not decayed ("lazy" momentum).
+
+On the CPU each update is one fused loop (:mod:`.kernels`); elsewhere, or with ``fused=False``,
+it is a sequence of PyTorch operations with the same arithmetic.
 """
 
 from __future__ import annotations
 
 import torch
+
+from gru4rec_study.models.gru4rec import kernels
 
 EPS = 1e-6
 
@@ -22,7 +27,9 @@ class IndexedAdagradM:
         sparse: dict[str, torch.Tensor],
         learning_rate: float,
         momentum: float = 0.0,
+        fused: bool | None = None,
     ) -> None:
+        """``fused``: use the fused CPU loops (None: whenever the parameters allow them)."""
         self.lr = learning_rate
         self.momentum = momentum
         self.dense = dense
@@ -33,9 +40,20 @@ class IndexedAdagradM:
         self.sparse_vel = (
             {k: torch.zeros_like(p) for k, p in sparse.items()} if momentum > 0 else {}
         )
+        usable = kernels.usable(dense, *sparse.values())
+        if fused and not usable:
+            raise ValueError("fused updates need contiguous float32 CPU parameters")
+        self.fused = usable if fused is None else fused
+        if self.fused:
+            kernels.match_threads()
 
     def step_dense(self, grad: torch.Tensor) -> None:
         """Update the dense parameters with their full (flat) gradient."""
+        if self.fused:
+            kernels.adagrad_dense(
+                self.dense, self.dense_acc, self.dense_vel, grad, self.lr, self.momentum, EPS
+            )
+            return
         self.dense_acc.addcmul_(grad, grad)
         scale = torch.add(self.dense_acc, EPS).rsqrt_()
         if self.dense_vel is not None:
@@ -57,6 +75,19 @@ class IndexedAdagradM:
         did not touch (an output bias of an item that was only an input): with momentum those
         entries keep their value and velocity, as an untouched row would.
         """
+        if self.fused:
+            kernels.adagrad_rows(
+                self.sparse[name],
+                self.sparse_acc[name],
+                self.sparse_vel.get(name),
+                rows,
+                grad.contiguous(),
+                frozen_last_column,
+                self.lr,
+                self.momentum,
+                EPS,
+            )
+            return
         acc = self.sparse_acc[name].index_select(0, rows).addcmul_(grad, grad)
         self.sparse_acc[name].index_copy_(0, rows, acc)
         scale = acc.add_(EPS).rsqrt_()
