@@ -6,13 +6,18 @@ at least as high (the target included):
 - ``conservative``: rank = at_least (the target goes below every tie; the default),
 - ``standard``: rank = 1 + greater (the target goes above every tie),
 - ``median``: rank = 1 + greater + (at_least - greater - 1) / 2 (the middle of the ties).
+
+On the CPU both counts come from one read of every score row (a compiled loop, parallel over
+rows); elsewhere the scores are compared in place, chunk by chunk, and the comparisons summed.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+import numpy as np
 import torch
+from numba import njit, prange
 
 TiePolicy = Literal["conservative", "standard", "median"]
 TIE_POLICIES: tuple[str, ...] = ("conservative", "standard", "median")
@@ -23,12 +28,59 @@ def check_tie_policy(policy: str) -> None:
         raise ValueError(f"tie policy must be one of {TIE_POLICIES}, got {policy!r}")
 
 
+_POLICY_CODES = {"conservative": 0, "standard": 1, "median": 2}
+
+
+@njit(parallel=True, cache=True, boundscheck=False, nogil=True)
+def _rank_rows(scores, targets, policy, ranks):  # pragma: no cover
+    n_items = scores.shape[1]
+    for i in prange(scores.shape[0]):
+        target = scores[i, targets[i]]
+        above, tied = 0, 0
+        for j in range(n_items):
+            value = scores[i, j]
+            above += value > target
+            tied += value == target
+        if target != target:  # NaN
+            ranks[i] = n_items
+        elif policy == 0:
+            ranks[i] = above + tied
+        elif policy == 1:
+            ranks[i] = above + 1
+        else:
+            ranks[i] = 1.0 + above + (tied - 1.0) / 2.0
+
+
+def _ranks_on_cpu(scores: torch.Tensor, targets: torch.Tensor, policy: str) -> torch.Tensor:
+    ranks = np.empty(len(targets), dtype=np.float64)
+    _rank_rows(scores.numpy(), targets.numpy(), _POLICY_CODES[policy], ranks)
+    return torch.from_numpy(ranks)
+
+
+def _counts_in_chunks(scores: torch.Tensor, targets: torch.Tensor, policy, chunk_size, overwrite):
+    """(greater, at_least) as float64 counts, by in-place comparisons of column chunks."""
+    target_scores = scores.gather(1, targets.view(-1, 1))
+    greater = torch.zeros(len(targets), dtype=torch.float64, device=scores.device)
+    at_least = torch.zeros_like(greater)
+    for start in range(0, scores.shape[1], chunk_size):
+        block = scores[:, start : start + chunk_size]
+        # The comparison overwrites the chunk with 1.0 / 0.0; the row sums are the counts.
+        if policy != "conservative":
+            work = block.clone() if (policy == "median" or not overwrite) else block
+            greater += work.gt_(target_scores).sum(dim=1)
+        if policy != "standard":
+            work = block if overwrite else block.clone()
+            at_least += work.ge_(target_scores).sum(dim=1)
+    return greater, at_least
+
+
 def target_ranks(
     scores: torch.Tensor,
     targets: torch.Tensor,
     policy: TiePolicy = "conservative",
     chunk_size: int = 65_536,
     overwrite: bool = False,
+    compiled: bool | None = None,
 ) -> torch.Tensor:
     """Rank of ``targets[i]`` in ``scores[i]``, over all columns.
 
@@ -41,36 +93,34 @@ def target_ranks(
     policy
         How ties with the target's score are broken (see the module docstring).
     chunk_size
-        Columns compared at a time (at most 2**24, so that float counts stay exact).
+        Columns compared at a time off the CPU (at most 2**24, so that float counts stay
+        exact).
     overwrite
-        Count in place in ``scores`` (which is then destroyed) instead of in a copy of each
-        column chunk; the evaluator does this to avoid any temporary of the scores' size.
+        Off the CPU, count in place in ``scores`` (which may then be destroyed) instead of in a
+        copy of each column chunk; the evaluator does this to avoid any temporary of the scores'
+        size. The CPU loop only reads the scores.
+    compiled
+        Count with the compiled CPU loop (None: whenever ``scores`` is a CPU tensor with
+        contiguous rows), else with the chunked comparisons.
 
     Returns
     -------
     float64 tensor of shape (n,): 1-based ranks. A NaN target score gets rank n_items.
     """
     check_tie_policy(policy)
-    chunk_size = min(chunk_size, 1 << 24)
-    target_scores = scores.gather(1, targets.view(-1, 1))
+    if compiled is None:
+        compiled = scores.device.type == "cpu" and scores.stride(1) == 1
+    if compiled:
+        return _ranks_on_cpu(scores, targets.to(torch.int64).contiguous(), policy)
     n_items = scores.shape[1]
-    greater = torch.zeros(len(targets), dtype=torch.float64, device=scores.device)
-    at_least = torch.zeros_like(greater)
-    for start in range(0, n_items, chunk_size):
-        block = scores[:, start : start + chunk_size]
-        # The comparison overwrites the chunk with 1.0 / 0.0; the row sums are the counts.
-        if policy != "conservative":
-            work = block.clone() if (policy == "median" or not overwrite) else block
-            greater += work.gt_(target_scores).sum(dim=1)
-        if policy != "standard":
-            work = block if overwrite else block.clone()
-            at_least += work.ge_(target_scores).sum(dim=1)
+    # A NaN score compares false with everything: rank it last rather than first.
+    nan_target = torch.isnan(scores.gather(1, targets.view(-1, 1)).view(-1))
+    chunk_size = min(chunk_size, 1 << 24)
+    greater, at_least = _counts_in_chunks(scores, targets, policy, chunk_size, overwrite)
     if policy == "conservative":
         ranks = at_least
     elif policy == "standard":
         ranks = greater + 1.0
     else:
         ranks = 1.0 + greater + (at_least - greater - 1.0) / 2.0
-    # A NaN score compares false with everything: rank it last rather than first.
-    nan_target = torch.isnan(target_scores.view(-1))
     return torch.where(nan_target, torch.full_like(ranks, float(n_items)), ranks)
