@@ -11,14 +11,14 @@ from gru4rec_study.models.gru4rec.trainer import TrainingStep
 N_ITEMS = 12
 
 
-def _setup(config, n=4, seed=0):
+def _setup(config, n=4, seed=0, fused=None):
     torch.manual_seed(seed)
     net = GRU4RecNetwork(config, N_ITEMS, torch.device("cpu")).initialise(seed)
     # Non-zero biases so that their gradients and the gate algebra are exercised.
     net.dense.add_(torch.randn_like(net.dense) * 0.1)
     net.tables["output"][:, -1] = torch.randn(N_ITEMS) * 0.1
     counts = np.arange(1, N_ITEMS + 1)
-    step = TrainingStep(net, config, counts, torch.Generator().manual_seed(seed))
+    step = TrainingStep(net, config, counts, torch.Generator().manual_seed(seed), fused)
     inputs = torch.tensor([3, 5, 3, 0][:n])
     targets = torch.tensor([5, 2, 7, 5][:n])  # a repeated target, and input 3 twice
     samples = torch.tensor([2, 9, 9, 11, 0, 5])  # repeats, and overlaps with targets/inputs
@@ -159,9 +159,11 @@ def test_step_gradients_equal_autograd(config):
         np.testing.assert_allclose(ref.numpy(), ref_grads["Wx"].numpy(), rtol=1e-4, atol=1e-6)
 
 
-def test_a_step_changes_only_touched_item_rows():
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "eager"])
+def test_a_step_changes_only_touched_item_rows(fused):
     config = GRU4RecConfig(layers=(6,), n_sample=6, momentum=0.3)
-    net, step, inputs, targets, samples, state, _ = _setup(config)
+    net, step, inputs, targets, samples, state, _ = _setup(config, fused=fused)
+    assert step.fused is fused
     step.sampler.next = lambda: samples
     before = net.tables["output"].clone()
     step(inputs, targets, state)

@@ -27,14 +27,17 @@ class TrainingStep:
         config: GRU4RecConfig,
         item_counts: NDArray[np.int64],
         generator: torch.Generator,
+        fused: bool | None = None,
     ) -> None:
+        """``fused``: update with the fused CPU loops of :mod:`.kernels` (None: when they apply)."""
         self.net = network
         self.config = config
         self.generator = generator
         device = network.device
         self.optimizer = IndexedAdagradM(
-            network.dense, network.tables, config.learning_rate, config.momentum
+            network.dense, network.tables, config.learning_rate, config.momentum, fused
         )
+        self.fused = self.optimizer.fused
         self.sampler = None
         if config.n_sample > 0:
             self.sampler = SampleCache(
