@@ -3,6 +3,7 @@ import pytest
 import scipy.stats
 import torch
 
+from gru4rec_study.models.gru4rec import kernels
 from gru4rec_study.models.gru4rec.optimizer import IndexedAdagradM, coalesce_rows, unique_rows
 from gru4rec_study.models.gru4rec.sampler import SampleCache
 
@@ -57,24 +58,32 @@ def test_dense_update_by_hand(dtype, fused, momentum):
 
 @pytest.mark.parametrize("momentum", [0.0, 0.4])
 def test_fused_updates_equal_the_eager_ones(momentum):
-    """Fifty random steps on dense weights and on a table: the two paths stay within float32
-    rounding of each other (the fused loop divides where the eager path multiplies by rsqrt)."""
+    """Fifty random steps on dense weights and on a table, with the last column's gradient
+    inside the row gradients or given apart: the fused and eager paths stay within float32
+    rounding of each other (the fused loop divides where the eager path multiplies by rsqrt),
+    and each path gives the same bits whichever way the last column comes."""
     g = torch.Generator().manual_seed(3)
     dense, table = torch.randn(5000, generator=g), torch.randn(300, 17, generator=g)
-    opts = [
-        IndexedAdagradM(dense.clone(), {"t": table.clone()}, 0.05, momentum, fused=fused)
+    opts = {
+        (fused, apart): IndexedAdagradM(dense.clone(), {"t": table.clone()}, 0.05, momentum, fused)
         for fused in (True, False)
-    ]
+        for apart in (True, False)
+    }
     for _ in range(50):
         grad = torch.randn(5000, generator=g)
         rows = torch.unique(torch.randint(0, 300, (120,), generator=g))
         row_grad = torch.randn(len(rows), 17, generator=g)
         frozen = torch.rand(len(rows), generator=g) < 0.3
         row_grad[frozen, -1] = 0.0
-        for opt in opts:
+        for (_, apart), opt in opts.items():
             opt.step_dense(grad)
-            opt.step_rows("t", rows, row_grad, frozen)
-    fused, eager = opts
+            if apart:
+                opt.step_rows("t", rows, row_grad[:, :-1], frozen, row_grad[:, -1].clone())
+            else:
+                opt.step_rows("t", rows, row_grad, frozen)
+    for fused in (True, False):
+        assert torch.equal(opts[fused, True].sparse["t"], opts[fused, False].sparse["t"])
+    fused, eager = opts[True, False], opts[False, False]
     torch.testing.assert_close(fused.dense, eager.dense, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(fused.sparse["t"], eager.sparse["t"], rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(fused.sparse_acc["t"], eager.sparse_acc["t"], rtol=1e-6, atol=0)
@@ -130,3 +139,22 @@ def test_bucketed_inversion_equals_bisection():
     drawn = cache.draw(50)
     reference = torch.searchsorted(cache._cdf, u, right=True)
     assert torch.equal(drawn, reference)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.4, 0.75])
+def test_dropout_mask_keeps_with_probability_one_minus_p(p):
+    mask = kernels.dropout_mask(np.random.PCG64(5), (300, 1000), p)
+    values = set(np.unique(mask.numpy()).tolist())
+    assert values == {0.0, np.float32(1.0 / (1.0 - p))}
+    kept = int((mask > 0).sum())
+    assert scipy.stats.binomtest(kept, mask.numel(), 1.0 - p).pvalue > 1e-3
+    again = kernels.dropout_mask(np.random.PCG64(5), (300, 1000), p)
+    assert torch.equal(mask, again)
+
+
+def test_dropout_mask_follows_the_24_bit_uniforms_of_its_draws():
+    """Entry k is kept exactly when numpy's float32 uniform from the same 32 bits is >= p."""
+    words = np.random.PCG64(9).random_raw(5000)
+    uniforms = (words.view(np.uint32) >> 8).astype(np.float64) / 2**24
+    mask = kernels.dropout_mask(np.random.PCG64(9), (10_000,), 0.3)
+    np.testing.assert_array_equal(mask.numpy() > 0, uniforms >= 0.3)

@@ -44,26 +44,32 @@ def _adagrad_dense(param, acc, vel, grad, neg_lr, momentum, eps, use_velocity): 
             param[i] += step
 
 
+@njit(inline="always", **_JIT)
+def _entry(param, acc, vel, i, j, g, neg_lr, momentum, eps, use_velocity):  # pragma: no cover
+    a = acc[i, j] + g * g
+    acc[i, j] = a
+    step = (neg_lr / np.sqrt(a + eps)) * g
+    if use_velocity:
+        v = vel[i, j] * momentum + step
+        vel[i, j] = v
+        param[i, j] += v
+    else:
+        param[i, j] += step
+
+
 @njit(parallel=True, **_JIT)
 def _adagrad_rows(
-    param, acc, vel, rows, grad, frozen_last, neg_lr, momentum, eps, use_velocity, use_frozen
+    param, acc, vel, rows, grad, last, frozen_last, neg_lr, momentum, eps, flags
 ):  # pragma: no cover
-    width = param.shape[1]
+    use_velocity, use_last, use_frozen = flags
+    last_column = param.shape[1] - 1
     for k in prange(rows.shape[0]):
         i = rows[k]
-        for j in range(width):
-            g = grad[k, j]
-            a = acc[i, j] + g * g
-            acc[i, j] = a
-            step = (neg_lr / np.sqrt(a + eps)) * g
-            if use_velocity:
-                if use_frozen and j == width - 1 and frozen_last[k]:
-                    continue
-                v = vel[i, j] * momentum + step
-                vel[i, j] = v
-                param[i, j] += v
-            else:
-                param[i, j] += step
+        for j in range(last_column):
+            _entry(param, acc, vel, i, j, grad[k, j], neg_lr, momentum, eps, use_velocity)
+        if not (use_frozen and frozen_last[k]):
+            g = last[k] if use_last else grad[k, last_column]
+            _entry(param, acc, vel, i, last_column, g, neg_lr, momentum, eps, use_velocity)
 
 
 def _f32(value: float) -> np.float32:
@@ -99,27 +105,57 @@ def adagrad_rows(
     vel: torch.Tensor | None,
     rows: torch.Tensor,
     grad: torch.Tensor,
+    last_grad: torch.Tensor | None,
     frozen_last: torch.Tensor | None,
     learning_rate: float,
     momentum: float,
     eps: float,
 ) -> None:
-    """The update of :func:`adagrad_dense` on ``rows`` (unique) of 2-d tables, in place.
+    """The update of :func:`adagrad_dense` on ``rows`` (unique) of a 2-d table, in place.
 
-    ``frozen_last[k]`` keeps the value and velocity of entry (rows[k], -1) unchanged.
+    ``grad[k]`` is the gradient of row ``rows[k]``; with ``last_grad`` it covers all but the
+    last column, whose gradient is ``last_grad[k]``. ``frozen_last[k]`` leaves entry
+    (rows[k], -1) and its statistics as they are (its gradient must be zero).
     """
+    expected_width = param.shape[1] - (last_grad is not None)
+    if grad.shape[1] != expected_width:
+        raise ValueError(f"row gradients of width {grad.shape[1]}, expected {expected_width}")
     velocity = vel if vel is not None else acc
-    frozen = frozen_last if frozen_last is not None else torch.zeros(1, dtype=torch.bool)
+    unused = torch.zeros(1, dtype=torch.bool)
     _adagrad_rows(
         param.numpy(),
         acc.numpy(),
         velocity.numpy(),
         rows.numpy(),
         grad.numpy(),
-        frozen.numpy(),
+        (last_grad if last_grad is not None else acc[0]).numpy(),
+        (frozen_last if frozen_last is not None else unused).numpy(),
         _f32(-learning_rate),
         _f32(momentum),
         _f32(eps),
-        vel is not None,
-        frozen_last is not None,
+        (vel is not None, last_grad is not None, frozen_last is not None),
     )
+
+
+@njit(parallel=True, **_JIT)
+def _keep_mask(bits, threshold, scale, out):  # pragma: no cover
+    for i in prange(out.shape[0]):
+        out[i] = scale if (bits[i] >> 8) >= threshold else np.float32(0.0)
+
+
+def dropout_mask(
+    bit_generator: np.random.BitGenerator, shape: tuple[int, ...], p: float
+) -> torch.Tensor:
+    """Inverted-dropout mask: 1 / (1 - p) with probability 1 - p, else 0 (float32, CPU).
+
+    Every entry takes the top 24 bits of a 32-bit draw, u = bits / 2**24 as numpy's float32
+    uniforms are made, and is kept when u >= p; half a 64-bit draw per entry is cheaper than
+    a float per entry from either library.
+    """
+    size = int(np.prod(shape))
+    words = bit_generator.random_raw((size + 1) // 2)
+    bits = words.view(np.uint32)[:size]
+    mask = torch.empty(shape, dtype=torch.float32)
+    threshold = np.uint32(np.ceil(p * (1 << 24)))
+    _keep_mask(bits, threshold, _f32(1.0 / (1.0 - p)), mask.numpy().reshape(-1))
+    return mask

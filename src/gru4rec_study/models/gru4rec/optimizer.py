@@ -68,8 +68,12 @@ class IndexedAdagradM:
         rows: torch.Tensor,
         grad: torch.Tensor,
         frozen_last_column: torch.Tensor | None = None,
+        last_column_grad: torch.Tensor | None = None,
     ) -> None:
         """Update table ``name`` on ``rows`` (unique indices) with their summed gradients.
+
+        ``grad[k]`` is the gradient of row ``rows[k]``; with ``last_column_grad`` (shape
+        (len(rows),)) it covers every column but the last, whose gradient that is.
 
         ``frozen_last_column`` (shape (len(rows),), bool) marks rows whose last column the step
         did not touch (an output bias of an item that was only an input): with momentum those
@@ -82,12 +86,15 @@ class IndexedAdagradM:
                 self.sparse_vel.get(name),
                 rows,
                 grad.contiguous(),
+                last_column_grad,
                 frozen_last_column,
                 self.lr,
                 self.momentum,
                 EPS,
             )
             return
+        if last_column_grad is not None:
+            grad = torch.cat([grad, last_column_grad.view(-1, 1)], 1)
         acc = self.sparse_acc[name].index_select(0, rows).addcmul_(grad, grad)
         self.sparse_acc[name].index_copy_(0, rows, acc)
         scale = acc.add_(EPS).rsqrt_()

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from gru4rec_study.models.gru4rec import losses
+from gru4rec_study.models.gru4rec import kernels, losses
 from gru4rec_study.models.gru4rec.config import GRU4RecConfig
 from gru4rec_study.models.gru4rec.network import GRU4RecNetwork, _LayerCache
 from gru4rec_study.models.gru4rec.optimizer import IndexedAdagradM, coalesce_rows, unique_rows
@@ -38,6 +38,9 @@ class TrainingStep:
             network.dense, network.tables, config.learning_rate, config.momentum, fused
         )
         self.fused = self.optimizer.fused
+        # Dropout masks on the CPU come from numpy's PCG64, seeded from ``generator``.
+        seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
+        self._bits = np.random.PCG64(seed)
         self.sampler = None
         if config.n_sample > 0:
             self.sampler = SampleCache(
@@ -58,6 +61,8 @@ class TrainingStep:
         """Inverted dropout: 1 / (1 - p) with probability 1 - p, else 0."""
         if p <= 0.0:
             return None
+        if like.device.type == "cpu":
+            return kernels.dropout_mask(self._bits, tuple(like.shape), p)
         draws = torch.rand(like.shape, generator=self.generator, device=like.device)
         return draws.ge_(p).mul_(1.0 / (1.0 - p))  # in place: 1.0 where kept, else 0.0
 
@@ -129,19 +134,18 @@ class TrainingStep:
         loss, d_unique = self._loss(scores, targets, samples, col_inverse)
         d_unique.mul_(1.0 / n)
 
-        # 4. Backward: output layer (item vectors and biases into one (U, H + 1) gradient),
-        # then the GRU layers from the top.
-        d_out = torch.empty_like(out_rows)
-        torch.mm(d_unique.T, x, out=d_out[:, :-1])
-        torch.sum(d_unique, dim=0, out=d_out[:, -1])
-        grads: dict = {"rows": rows, "output": d_out, "dense": self._dense_grad}
+        # 4. Backward: output layer (gradients of the item vectors and of the biases, (U, H)
+        # and (U,)), then the GRU layers from the top.
+        d_wy = d_unique.T @ x
+        grads: dict = {"rows": rows, "Wy": d_wy, "By": d_unique.sum(dim=0)}
+        grads["dense"] = self._dense_grad
         d_x = d_unique @ wy_rows
         for i in reversed(range(len(caches))):
             d_x = self._layer_backward(i, caches[i], d_x, self._dense_grad_views, grads)
         if d_x is not None and embed_mask is not None:
             d_x = d_x * embed_mask
         if shared:
-            grads["output"][:, :-1].index_add_(0, inverse[:n], d_x)
+            d_wy.index_add_(0, inverse[:n], d_x)
             if cfg.momentum > 0:  # biases of items that were only inputs stay untouched
                 touched = torch.zeros(len(rows), dtype=torch.bool, device=rows.device)
                 touched[col_inverse] = True
@@ -185,7 +189,7 @@ class TrainingStep:
         """Update every parameter from the gradients of :meth:`forward_backward`."""
         net, opt = self.net, self.optimizer
         opt.step_dense(grads["dense"])
-        opt.step_rows("output", grads["rows"], grads["output"], grads.get("frozen_bias"))
+        opt.step_rows("output", grads["rows"], grads["Wy"], grads.get("frozen_bias"), grads["By"])
         if net.mode == "embedding":
             opt.step_rows("E", *coalesce_rows(inputs, grads["input_rows"]))
         elif net.mode == "onehot":
