@@ -116,6 +116,21 @@ def test_unique_rows_equals_torch_unique():
     assert torch.equal(rows, ref_rows) and torch.equal(inverse, ref_inverse)
 
 
+def test_unique_items_equal_torch_unique_and_a_bincount_on_every_call():
+    unique = kernels.UniqueItems(50)
+    g = torch.Generator().manual_seed(2)
+    for size, n_inputs in [(300, 40), (7, 0), (120, 120), (1, 0)]:
+        index = torch.randint(0, 50, (size,), generator=g)
+        rows, inverse, counts = unique(index, n_inputs)
+        ref_rows, ref_inverse = torch.unique(index, return_inverse=True)
+        assert torch.equal(rows, ref_rows) and torch.equal(inverse, ref_inverse)
+        ref_counts = torch.bincount(ref_inverse[n_inputs:], minlength=len(ref_rows)).float()
+        assert torch.equal(counts, ref_counts)
+    with pytest.raises(ValueError, match=r"\[0, 50\)"):
+        unique(torch.tensor([3, 50]), 0)
+    assert torch.equal(unique(torch.tensor([4, 4]), 1)[0], torch.tensor([4]))  # table restored
+
+
 def _cache(counts, alpha, n_sample=1000, seed=0):
     g = torch.Generator().manual_seed(seed)
     return SampleCache(np.array(counts), alpha, n_sample, 10_000_000, g, torch.device("cpu"))

@@ -29,11 +29,16 @@ class Columns:
     summed over the repeats. :meth:`diagonal` is the official layout itself.
     """
 
-    def __init__(self, n_rows: int, index: torch.Tensor, n_unique: int) -> None:
+    def __init__(
+        self, n_rows: int, index: torch.Tensor, n_unique: int, counts: torch.Tensor | None = None
+    ) -> None:
+        """``counts``: the number of entries of ``index`` per unique column, if known."""
         self.index = index
         self.rows = torch.arange(n_rows, device=index.device)
         self.positives = index[:n_rows]
-        self.counts = torch.bincount(index, minlength=n_unique).float()
+        if counts is None:
+            counts = torch.bincount(index, minlength=n_unique).float()
+        self.counts = counts
         absent = self.counts == 0  # items of the step that fill no column (inputs only)
         self.absent: torch.Tensor | None = absent if bool(absent.any()) else None
 

@@ -41,6 +41,7 @@ class TrainingStep:
         # Dropout masks on the CPU come from numpy's PCG64, seeded from ``generator``.
         seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
         self._bits = np.random.PCG64(seed)
+        self._unique = kernels.UniqueItems(network.n_items) if self.fused else None
         self.sampler = None
         if config.n_sample > 0:
             self.sampler = SampleCache(
@@ -66,11 +67,12 @@ class TrainingStep:
         draws = torch.rand(like.shape, generator=self.generator, device=like.device)
         return draws.ge_(p).mul_(1.0 / (1.0 - p))  # in place: 1.0 where kept, else 0.0
 
-    def _loss(self, scores: torch.Tensor, targets, samples, col_inverse: torch.Tensor):
+    def _loss(self, scores: torch.Tensor, targets, samples, col_inverse: torch.Tensor, counts):
         """Loss and gradient on the unique items' scores (n, U) of the step.
 
         ``col_inverse[c]`` is the unique item of column ``c`` of the official (n, n + n_sample)
-        layout; the legacy losses are computed on that layout, the others merged.
+        layout, and ``counts`` (or None) the number of columns of every unique item; the legacy
+        losses are computed on that layout, the others merged.
         """
         cfg = self.config
         n, n_unique = scores.shape
@@ -79,7 +81,7 @@ class TrainingStep:
             loss, d_full = losses.LEGACY_LOSSES[cfg.loss](full, cfg.elu_param)
             d_scores = torch.zeros_like(scores).index_add_(1, col_inverse, d_full)
             return loss, d_scores
-        columns = losses.Columns(n, col_inverse, n_unique)
+        columns = losses.Columns(n, col_inverse, n_unique, counts)
         if cfg.loss == "bpr-max":
             return losses.bpr_max(scores, cfg.elu_param, cfg.bpreg, columns)
         log_q = None
@@ -110,7 +112,11 @@ class TrainingStep:
         # 1. The unique items of the step (with the inputs when they share Wy).
         shared = net.mode == "constrained"
         index = torch.cat([inputs, columns]) if shared else columns
-        rows, inverse = unique_rows(index, net.n_items)
+        counts = None
+        if self._unique is not None:
+            rows, inverse, counts = self._unique(index, n if shared else 0)
+        else:
+            rows, inverse = unique_rows(index, net.n_items)
         col_inverse = inverse[n:] if shared else inverse
         out_rows = net.tables["output"].index_select(0, rows)  # (U, H + 1): [Wy | By]
         wy_rows = out_rows[:, :-1]
@@ -131,7 +137,7 @@ class TrainingStep:
 
         # 3. Scores against the targets and the shared samples; loss averaged over rows.
         scores = torch.addmm(out_rows[:, -1], x, wy_rows.T)
-        loss, d_unique = self._loss(scores, targets, samples, col_inverse)
+        loss, d_unique = self._loss(scores, targets, samples, col_inverse, counts)
         d_unique.mul_(1.0 / n)
 
         # 4. Backward: output layer (gradients of the item vectors and of the biases, (U, H)
@@ -146,7 +152,9 @@ class TrainingStep:
             d_x = d_x * embed_mask
         if shared:
             d_wy.index_add_(0, inverse[:n], d_x)
-            if cfg.momentum > 0:  # biases of items that were only inputs stay untouched
+            if cfg.momentum > 0 and counts is not None:  # biases of input-only items stay
+                grads["frozen_bias"] = counts == 0
+            elif cfg.momentum > 0:
                 touched = torch.zeros(len(rows), dtype=torch.bool, device=rows.device)
                 touched[col_inverse] = True
                 grads["frozen_bias"] = ~touched
