@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from gru4rec_study.models.gru4rec import kernels, losses
+from gru4rec_study.models.gru4rec import fused_losses, kernels, losses
 from gru4rec_study.models.gru4rec.config import GRU4RecConfig
 from gru4rec_study.models.gru4rec.network import GRU4RecNetwork, _LayerCache
 from gru4rec_study.models.gru4rec.optimizer import IndexedAdagradM, coalesce_rows, unique_rows
@@ -82,15 +82,16 @@ class TrainingStep:
             d_scores = torch.zeros_like(scores).index_add_(1, col_inverse, d_full)
             return loss, d_scores
         columns = losses.Columns(n, col_inverse, n_unique, counts)
+        functions = fused_losses if self.fused and fused_losses.usable(scores) else losses
         if cfg.loss == "bpr-max":
-            return losses.bpr_max(scores, cfg.elu_param, cfg.bpreg, columns)
+            return functions.bpr_max(scores, cfg.elu_param, cfg.bpreg, columns)
         log_q = None
         if cfg.logq > 0:
             parts = [self.log_counts.index_select(0, targets)]
             if samples is not None:
                 parts.append(self.log_counts.index_select(0, samples) * cfg.sample_alpha)
             log_q = torch.cat(parts).mul_(cfg.logq)
-        return losses.cross_entropy(scores, log_q, columns)
+        return functions.cross_entropy(scores, log_q, columns)
 
     def forward_backward(
         self, inputs: torch.Tensor, targets: torch.Tensor, state: list[torch.Tensor]
