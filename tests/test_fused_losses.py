@@ -68,7 +68,8 @@ def test_a_nan_or_infinite_score_makes_the_loss_nan(bad):
 
 
 def test_the_exponential_is_within_one_ulp_of_numpy():
-    x = np.concatenate([np.linspace(-87, 88, 200_001), [-30.0, 0.0, 1e-8, -1e-8]]).astype(np.float32)
+    points = [np.linspace(-87, 88, 200_001), [-30.0, 0.0, 1e-8, -1e-8]]
+    x = np.concatenate(points).astype(np.float32)
     got = fused_losses.exp_values(torch.from_numpy(x))
     expected = np.exp(x.astype(np.float64))
     ulp = np.spacing(expected.astype(np.float32)).astype(np.float64)
