@@ -1,6 +1,8 @@
 import numpy as np
+import pytest
 
 from gru4rec_study.data import session_parallel_steps
+from gru4rec_study.data.batching import StepSchedule
 
 
 def _walk(offsets, batch_size, min_slots=1):
@@ -43,3 +45,23 @@ def test_min_slots_two_stops_when_one_session_is_left():
 
 def test_one_session_larger_batch():
     assert _walk([0, 3], batch_size=100) == [([0], None, [0]), ([1], None, [])]
+
+
+@pytest.mark.parametrize(("batch_size", "min_slots"), [(1, 1), (3, 1), (3, 2), (50, 1), (4, 2)])
+def test_a_replayed_schedule_equals_the_iterator(batch_size, min_slots):
+    lengths = np.array([1, 4, 2, 7, 1, 3, 2, 5, 2, 1, 6])
+    offsets = np.concatenate([[0], np.cumsum(lengths)])
+    expected = list(session_parallel_steps(offsets, batch_size, min_slots))
+    schedule = StepSchedule(offsets, batch_size, min_slots)
+    assert len(schedule) == len(expected)
+    for _ in range(2):  # replayed twice, as two epochs would
+        got = list(schedule)
+        assert len(got) == len(expected)
+        for a, b in zip(got, expected, strict=True):
+            assert np.array_equal(a.positions, b.positions) and a.positions.dtype == np.int64
+            assert np.array_equal(a.reset, b.reset)
+            assert (a.keep is None) == (b.keep is None)
+            if a.keep is not None:
+                assert np.array_equal(a.keep, b.keep)
+    if batch_size > 1:  # the shrinking tail is covered
+        assert any(step.keep is not None for step in expected)

@@ -116,19 +116,22 @@ def test_unique_rows_equals_torch_unique():
     assert torch.equal(rows, ref_rows) and torch.equal(inverse, ref_inverse)
 
 
-def test_unique_items_equal_torch_unique_and_a_bincount_on_every_call():
-    unique = kernels.UniqueItems(50)
+@pytest.mark.parametrize("n_items", [50, 5000])  # a scan of the table, a sort of the items
+def test_unique_items_equal_torch_unique_and_a_bincount_on_every_call(n_items):
+    unique = kernels.UniqueItems(n_items)
     g = torch.Generator().manual_seed(2)
     for size, n_inputs in [(300, 40), (7, 0), (120, 120), (1, 0)]:
-        index = torch.randint(0, 50, (size,), generator=g)
+        index = torch.randint(0, n_items, (size,), generator=g)
         rows, inverse, counts = unique(index, n_inputs)
         ref_rows, ref_inverse = torch.unique(index, return_inverse=True)
         assert torch.equal(rows, ref_rows) and torch.equal(inverse, ref_inverse)
         ref_counts = torch.bincount(ref_inverse[n_inputs:], minlength=len(ref_rows)).float()
         assert torch.equal(counts, ref_counts)
-    with pytest.raises(ValueError, match=r"\[0, 50\)"):
-        unique(torch.tensor([3, 50]), 0)
-    assert torch.equal(unique(torch.tensor([4, 4]), 1)[0], torch.tensor([4]))  # table restored
+    for bad in (n_items, -1):
+        with pytest.raises(ValueError, match=rf"\[0, {n_items}\)"):
+            unique(torch.tensor([3, 7, bad]), 0)
+    rows, inverse, _ = unique(torch.tensor([4, 7, 4]), 1)  # the table was restored
+    assert rows.tolist() == [4, 7] and inverse.tolist() == [0, 1, 0]
 
 
 def _cache(counts, alpha, n_sample=1000, seed=0):

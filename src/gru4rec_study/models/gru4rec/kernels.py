@@ -162,15 +162,29 @@ def dropout_mask(
 
 
 @njit(**_JIT)
-def _unique_items(index, n_inputs, position, firsts, inverse, counts):  # pragma: no cover
+def _unique_items(index, n_inputs, position, rows, inverse, counts):  # pragma: no cover
+    """Writes the sorted unique items into ``rows``; returns their number, or -1 when an item
+    lies outside the table."""
+    n_items = position.shape[0]
     n_unique = 0
     for i in range(index.shape[0]):
         item = index[i]
+        if item < 0 or item >= n_items:
+            for k in range(n_unique):  # restore the table before giving up
+                position[rows[k]] = -1
+            return -1
         if position[item] < 0:
             position[item] = n_unique
-            firsts[n_unique] = item
+            rows[n_unique] = item
             n_unique += 1
-    rows = np.sort(firsts[:n_unique])
+    if n_items <= 8 * index.shape[0]:  # a scan of the table is cheaper than a sort
+        k = 0
+        for item in range(n_items):
+            if position[item] >= 0:
+                rows[k] = item
+                k += 1
+    else:
+        rows[:n_unique] = np.sort(rows[:n_unique])
     for k in range(n_unique):
         position[rows[k]] = k
         counts[k] = 0.0
@@ -181,7 +195,7 @@ def _unique_items(index, n_inputs, position, firsts, inverse, counts):  # pragma
             counts[u] += 1.0
     for k in range(n_unique):
         position[rows[k]] = -1
-    return rows
+    return n_unique
 
 
 class UniqueItems:
@@ -201,15 +215,14 @@ class UniqueItems:
         self, index: torch.Tensor, n_inputs: int
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(rows, inverse, counts): ``index == rows[inverse]``; ``counts`` float32 per row."""
-        values = index.numpy()
-        if len(values) and (values.min() < 0 or values.max() >= self.n_items):
-            raise ValueError(f"item indices must lie in [0, {self.n_items})")
-        size = len(values)
-        firsts, inverse = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)
+        size = len(index)
+        rows, inverse = np.empty(size, dtype=np.int64), np.empty(size, dtype=np.int64)
         counts = np.empty(size, dtype=np.float32)
-        rows = _unique_items(values, n_inputs, self._position, firsts, inverse, counts)
+        n_unique = _unique_items(index.numpy(), n_inputs, self._position, rows, inverse, counts)
+        if n_unique < 0:
+            raise ValueError(f"item indices must lie in [0, {self.n_items})")
         return (
-            torch.from_numpy(rows),
+            torch.from_numpy(rows[:n_unique]),
             torch.from_numpy(inverse),
-            torch.from_numpy(counts[: len(rows)]),
+            torch.from_numpy(counts[:n_unique]),
         )

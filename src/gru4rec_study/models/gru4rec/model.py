@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from gru4rec_study.data.batching import session_parallel_steps
+from gru4rec_study.data.batching import StepSchedule
 from gru4rec_study.data.sessions import ItemMap, SessionData
 from gru4rec_study.models.base import NotFittedError, TrainingError
 from gru4rec_study.models.gru4rec.config import GRU4RecConfig
@@ -137,8 +137,10 @@ class GRU4Rec:
             train.n_prediction_events,
             cfg.as_dict(),
         )
+        # Every epoch walks the same steps: computed once, replayed.
+        schedule = StepSchedule(train.session_offsets, cfg.batch_size, 1 if cfg.n_sample else 2)
         for epoch in range(1, cfg.n_epochs + 1):
-            record = self._epoch(epoch, train, items, network, step_fn)
+            record = self._epoch(epoch, train, items, network, step_fn, schedule)
             self.training_log_.append(record)
             logger.info(
                 "epoch %d: loss %.4f, %.2f s, %.0f events/s, %.3f ms per mini-batch",
@@ -151,10 +153,9 @@ class GRU4Rec:
         self.item_map, self.network_ = train.item_map, network
         return self
 
-    def _epoch(self, epoch, train, items, network, step_fn) -> dict[str, float]:
+    def _epoch(self, epoch, train, items, network, step_fn, schedule) -> dict[str, float]:
         cfg = self.config
-        min_slots = 1 if cfg.n_sample > 0 else 2
-        total_loss = torch.zeros((), dtype=torch.float64, device=network.device)
+        total_loss = 0.0  # float64 sum of the float32 mini-batch losses
         n_events, n_batches = 0, 0
         state = None
         bar = progress(
@@ -164,7 +165,7 @@ class GRU4Rec:
             show=self.show_progress,
         )
         started = time.perf_counter()
-        for step in session_parallel_steps(train.session_offsets, cfg.batch_size, min_slots):
+        for step in schedule:
             n = len(step.positions)
             if state is None:
                 state = network.zero_state(n)
@@ -178,7 +179,7 @@ class GRU4Rec:
             if not math.isfinite(value) or value > MAX_MEAN_LOSS * n:
                 bar.close()
                 raise TrainingError(_divergence(value, n, epoch, n_batches + 1, cfg))
-            total_loss += loss
+            total_loss += value
             n_events += n
             n_batches += 1
             if n_batches % 200 == 0:
@@ -187,7 +188,7 @@ class GRU4Rec:
         seconds = time.perf_counter() - started
         return {
             "epoch": epoch,
-            "loss": float(total_loss) / max(n_events, 1),
+            "loss": total_loss / max(n_events, 1),
             "seconds": seconds,
             "events": n_events,
             "mini_batches": n_batches,
