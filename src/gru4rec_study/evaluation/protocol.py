@@ -122,7 +122,8 @@ def scored_steps(model, test: SessionData, batch_size: int):
             if step.keep is not None:
                 scorer.keep(step.keep)
             scorer.reset(step.reset)
-        times = test.timestamp[step.positions]  # the current events' times, not the targets'
+        # The current events' times (not the targets'), for the scorers that use them.
+        times = test.timestamp[step.positions] if getattr(scorer, "uses_time", False) else None
         yield feed(scorer, test.item_idx[step.positions], times), step.targets
 
 
@@ -176,12 +177,12 @@ def evaluate(
     event_index = np.empty(n_events, dtype=np.int64)
     # Events keep test-data order: the target at position p of session s is event p - s - 1.
     session_of = np.repeat(np.arange(test.n_sessions), test.session_lengths)
-    items = torch.from_numpy(test.item_idx.astype(np.int64))
+    items = test.item_idx.astype(np.int64)
 
     started = time.perf_counter()
     bar = progress(desc=f"evaluating {model.name}", total=n_events, unit="ev", show=show_progress)
     for scores, positions in scored_steps(model, test, batch_size) if n_events else ():
-        targets = items[positions].to(scores.device)
+        targets = torch.from_numpy(items[positions]).to(scores.device)
         events = positions - session_of[positions] - 1
         # Top lists and sampled ranks first: the full ranking overwrites the scores.
         if lists is not None:
