@@ -79,6 +79,7 @@ def test_run_writes_a_complete_run_directory(tmp_path, slice_files, capsys):
     assert "run" in (run_dir / "command.txt").read_text()
     env = json.loads((run_dir / "environment.json").read_text())
     assert env["seed"] == 5 and env["versions"]["torch"] and env["versions"]["polars"]
+    assert env["versions"]["numba"] and env["versions"]["llvmlite"]
     # What GRU4Rec's numbers depend on besides the seed: the kernels' instruction set, threads.
     assert env["machine"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()
     assert env["machine"]["torch_threads"] == torch.get_num_threads()

@@ -52,13 +52,26 @@ def test_two_test_sessions_starting_with_the_same_item_score_alike(bundled_slice
         # Adagrad keeps the steps finite: the loss grows huge (about 1e17) but stays finite.
         (
             {"layers": (32,), "learning_rate": 1e6, "elu_param": 0.5, "bpreg": 1.0},
-            r"diverged\) ",
+            r"loss per event reached \S+ \(above 1e\+06: diverged\) ",
         ),
+        # Bounded losses stay finite (BPR-max without score regularisation below 55.3 per
+        # event): the GRU weights give the divergence away.
+        *[
+            (
+                {"layers": (32,), "learning_rate": 1e6, **loss},
+                r"a GRU weight reached \S+ \(above 1e\+05: diverged\) ",
+            )
+            for loss in (
+                {"elu_param": 0.5, "bpreg": 0.0},
+                {"loss": "cross-entropy"},
+                {"loss": "top1-max"},
+            )
+        ],
     ],
 )
 def test_diverging_training_stops_with_a_clear_error(bundled_slice, settings, message):
     train, _ = bundled_slice
-    config = GRU4RecConfig(loss="bpr-max", n_sample=32, n_epochs=3, **settings)
+    config = GRU4RecConfig(**{"loss": "bpr-max", "n_sample": 32, "n_epochs": 3, **settings})
     model = GRU4Rec(config)
     with pytest.raises(TrainingError, match=message + r"in epoch \d+, mini-batch \d+") as caught:
         model.fit(train)
@@ -66,6 +79,13 @@ def test_diverging_training_stops_with_a_clear_error(bundled_slice, settings, me
     assert model.network_ is None
     with pytest.raises(NotFittedError):
         model.scorer(1)
+
+
+def test_training_data_that_gives_no_mini_batch_is_an_error(bundled_slice):
+    train, _ = bundled_slice
+    config = GRU4RecConfig(layers=(8,), n_sample=0, batch_size=1, n_epochs=1)
+    with pytest.raises(ValueError, match="n_sample = 0 a step needs two sessions side by side"):
+        GRU4Rec(config).fit(train)
 
 
 @pytest.mark.parametrize(

@@ -17,7 +17,9 @@ from typing import Literal
 
 import numpy as np
 import torch
-from numba import njit, prange
+from numba import prange
+
+from gru4rec_study.compiled import jit
 
 TiePolicy = Literal["conservative", "standard", "median"]
 TIE_POLICIES: tuple[str, ...] = ("conservative", "standard", "median")
@@ -31,7 +33,7 @@ def check_tie_policy(policy: str) -> None:
 _POLICY_CODES = {"conservative": 0, "standard": 1, "median": 2}
 
 
-@njit(parallel=True, cache=True, boundscheck=False, nogil=True)
+@jit(parallel=True, boundscheck=False, nogil=True)
 def _rank_rows(scores, targets, policy, ranks):  # pragma: no cover
     n_items = scores.shape[1]
     for i in prange(scores.shape[0]):
@@ -100,19 +102,31 @@ def target_ranks(
         copy of each column chunk; the evaluator does this to avoid any temporary of the scores'
         size. The CPU loop only reads the scores.
     compiled
-        Count with the compiled CPU loop (None: whenever ``scores`` is a CPU tensor with
-        contiguous rows), else with the chunked comparisons.
+        Count with the compiled CPU loop (None: whenever ``scores`` is a float32 or float64
+        CPU tensor with contiguous rows and no gradient), else with the chunked comparisons.
 
     Returns
     -------
     float64 tensor of shape (n,): 1-based ranks. A NaN target score gets rank n_items.
     """
     check_tie_policy(policy)
+    n_rows, n_items = scores.shape
+    if targets.shape != (n_rows,):
+        raise ValueError(f"{tuple(targets.shape)} targets for {n_rows} rows of scores")
+    if n_rows and (int(targets.min()) < 0 or int(targets.max()) >= n_items):
+        raise ValueError(f"target indices must lie in [0, {n_items})")
+    loop_can = (
+        scores.device.type == "cpu"
+        and scores.stride(1) == 1
+        and scores.dtype in (torch.float32, torch.float64)
+        and not scores.requires_grad
+    )
+    if compiled and not loop_can:
+        raise ValueError("the compiled count needs float32 or float64 CPU scores with unit stride")
     if compiled is None:
-        compiled = scores.device.type == "cpu" and scores.stride(1) == 1
+        compiled = loop_can
     if compiled:
         return _ranks_on_cpu(scores, targets.to(torch.int64).contiguous(), policy)
-    n_items = scores.shape[1]
     # A NaN score compares false with everything: rank it last rather than first.
     nan_target = torch.isnan(scores.gather(1, targets.view(-1, 1)).view(-1))
     chunk_size = min(chunk_size, 1 << 24)

@@ -22,6 +22,8 @@ PACKAGES = (
     "matplotlib",
     "tqdm",
     "optuna",
+    "numba",  # with llvmlite, it compiles the CPU loops of training and evaluation
+    "llvmlite",
 )
 
 

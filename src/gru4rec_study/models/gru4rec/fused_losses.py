@@ -1,28 +1,31 @@
 """Cross-entropy and BPR-max on the step's unique items as compiled CPU loops, row by row.
 
 The eager forms in :mod:`.losses` make some twenty passes over the (n, U) score matrix; these
-loops make three over each row while it sits in the cache, in parallel over rows, with the
+loops make four over each row while it sits in the cache, in parallel over rows, with the
 same formulas (see :mod:`.losses`) and sums accumulated in float64. Their exponential is a
-polynomial that the compiler vectorises (:func:`_exp`, within one float32 ulp of the exact
-value); the tests compare both losses and gradients with the eager forms.
+polynomial that the compiler vectorises (:func:`_exp`: within one float32 ulp of the exact
+value on [-87, 88], clamped outside it); the tests compare both losses and gradients with the
+eager forms. Constants from other modules come in as arguments, so that numba's cache, which
+watches this file only, cannot keep a stale one.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-from numba import njit, prange
+from numba import prange
 
+from gru4rec_study.compiled import jit
 from gru4rec_study.models.gru4rec.losses import EPS, Columns
 
-_JIT = {"cache": True, "boundscheck": False, "error_model": "numpy", "nogil": True}
+_JIT = {"boundscheck": False, "error_model": "numpy", "nogil": True}
 # Sums may be reassociated (so that they vectorise); NaN and infinity keep their meaning.
 _FAST = {"fastmath": {"reassoc", "contract"}}
 _POW2 = np.array([2.0**k for k in range(-126, 128)], dtype=np.float32)  # 2 ** k for exp
 _FLOOR = np.float32(-30.0)  # the exponent floor of the eager forms
 
 
-@njit(inline="always", **_JIT)
+@jit(inline="always", **_JIT)
 def _exp(x):  # pragma: no cover
     """exp(x) for float32 x: exp(x) = 2 ** k * exp(f) with |f| <= ln(2) / 2, exp(f) a degree-7
     polynomial (the classic single-precision minimax coefficients); NaN stays NaN."""
@@ -40,7 +43,7 @@ def _exp(x):  # pragma: no cover
     return value if x == x else x
 
 
-@njit(**_JIT, fastmath={"nnan", "nsz", "reassoc"})
+@jit(**_JIT, fastmath={"nnan", "nsz", "reassoc"})
 def _row_max(row, skip):  # pragma: no cover
     """Maximum of ``row`` without entry ``skip`` (-1: none); NaN entries give no meaning to it,
     which the callers catch by their own NaN check."""
@@ -51,8 +54,8 @@ def _row_max(row, skip):  # pragma: no cover
     return top
 
 
-@njit(parallel=True, **_JIT, **_FAST)
-def _cross_entropy(scores, positives, log_w, log_q_pos, grad, losses):  # pragma: no cover
+@jit(parallel=True, **_JIT, **_FAST)
+def _cross_entropy(scores, positives, log_w, log_q_pos, eps, grad, losses):  # pragma: no cover
     n, width = scores.shape
     for i in prange(n):
         check = 0.0  # NaN when any score is NaN or infinite
@@ -69,8 +72,8 @@ def _cross_entropy(scores, positives, log_w, log_q_pos, grad, losses):  # pragma
             total += e
         z = scores[i, positives[i]] - top - log_q_pos[i]
         p_pos = _exp(max(np.float32(z), _FLOOR)) / total
-        losses[i] = -np.log(p_pos + EPS)
-        coef = p_pos / (p_pos + EPS)
+        losses[i] = -np.log(p_pos + eps)
+        coef = p_pos / (p_pos + eps)
         scale = np.float32(coef / total)
         for j in range(width):
             grad[i, j] *= scale
@@ -79,9 +82,9 @@ def _cross_entropy(scores, positives, log_w, log_q_pos, grad, losses):  # pragma
             losses[i] = np.nan
 
 
-@njit(parallel=True, **_JIT, **_FAST)
+@jit(parallel=True, **_JIT, **_FAST)
 def _bpr_max(
-    scores, positives, counts, elu_param, bpreg, r_out, weights, sig, losses
+    scores, positives, counts, elu_param, bpreg, eps, r_out, weights, sig, losses
 ):  # pragma: no cover
     n, width = scores.shape
     alpha = np.float32(elu_param)
@@ -109,7 +112,7 @@ def _bpr_max(
             w_sq += w * r * r
             w_sig_sq += w * sg * sg
         ranking_sum = w_sig / total  # R - eps
-        ranking = ranking_sum + EPS
+        ranking = ranking_sum + eps
         reg = w_sq / total  # S
         losses[i] = -np.log(ranking) + bpreg * reg
         if check != 0.0 or total != total:
@@ -148,6 +151,7 @@ def cross_entropy(
         columns.positives.contiguous().numpy(),
         log_w.float().contiguous().numpy(),
         log_q_pos.float().contiguous().numpy(),
+        EPS,
         grad.numpy(),
         losses,
     )
@@ -168,6 +172,7 @@ def bpr_max(
         columns.counts.float().contiguous().numpy(),
         float(elu_param),
         float(bpreg),
+        EPS,
         grad.numpy(),
         weights.numpy(),
         sig.numpy(),
@@ -176,7 +181,7 @@ def bpr_max(
     return torch.tensor(losses.sum(), dtype=torch.float32), grad
 
 
-@njit(**_JIT)
+@jit(**_JIT)
 def _exp_values(x, out):  # pragma: no cover
     for i in range(x.shape[0]):
         out[i] = _exp(x[i])

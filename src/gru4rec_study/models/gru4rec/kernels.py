@@ -12,9 +12,11 @@ from __future__ import annotations
 import numba
 import numpy as np
 import torch
-from numba import njit, prange
+from numba import prange
 
-_JIT = {"cache": True, "boundscheck": False, "error_model": "numpy", "nogil": True}
+from gru4rec_study.compiled import jit
+
+_JIT = {"boundscheck": False, "error_model": "numpy", "nogil": True}
 
 
 def usable(*tensors: torch.Tensor) -> bool:
@@ -29,7 +31,7 @@ def match_threads() -> None:
     numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
 
 
-@njit(parallel=True, **_JIT)
+@jit(parallel=True, **_JIT)
 def _adagrad_dense(param, acc, vel, grad, neg_lr, momentum, eps, use_velocity):  # pragma: no cover
     for i in prange(param.shape[0]):
         g = grad[i]
@@ -44,7 +46,7 @@ def _adagrad_dense(param, acc, vel, grad, neg_lr, momentum, eps, use_velocity): 
             param[i] += step
 
 
-@njit(inline="always", **_JIT)
+@jit(inline="always", **_JIT)
 def _entry(param, acc, vel, i, j, g, neg_lr, momentum, eps, use_velocity):  # pragma: no cover
     a = acc[i, j] + g * g
     acc[i, j] = a
@@ -57,7 +59,7 @@ def _entry(param, acc, vel, i, j, g, neg_lr, momentum, eps, use_velocity):  # pr
         param[i, j] += step
 
 
-@njit(parallel=True, **_JIT)
+@jit(parallel=True, **_JIT)
 def _adagrad_rows(
     param, acc, vel, rows, grad, last, frozen_last, neg_lr, momentum, eps, flags
 ):  # pragma: no cover
@@ -86,6 +88,10 @@ def adagrad_dense(
     eps: float,
 ) -> None:
     """acc += g ** 2; step = -lr * g / sqrt(acc + eps); vel = mu * vel + step; param += vel."""
+    if grad.shape != param.shape:
+        raise ValueError(
+            f"dense gradient of shape {tuple(grad.shape)}, expected {tuple(param.shape)}"
+        )
     velocity = vel if vel is not None else acc  # unused when there is no momentum
     _adagrad_dense(
         param.numpy(),
@@ -117,9 +123,16 @@ def adagrad_rows(
     last column, whose gradient is ``last_grad[k]``. ``frozen_last[k]`` leaves entry
     (rows[k], -1) and its statistics as they are (its gradient must be zero).
     """
-    expected_width = param.shape[1] - (last_grad is not None)
-    if grad.shape[1] != expected_width:
-        raise ValueError(f"row gradients of width {grad.shape[1]}, expected {expected_width}")
+    expected = (len(rows), param.shape[1] - (last_grad is not None))
+    if tuple(grad.shape) != expected:
+        raise ValueError(f"row gradients of shape {tuple(grad.shape)}, expected {expected}")
+    if last_grad is not None and last_grad.shape != (len(rows),):
+        raise ValueError(f"last-column gradient of shape {tuple(last_grad.shape)}")
+    if frozen_last is not None and frozen_last.shape != (len(rows),):
+        raise ValueError(f"frozen mask of shape {tuple(frozen_last.shape)}")
+    if len(rows) and (int(rows.min()) < 0 or int(rows.max()) >= param.shape[0]):
+        raise ValueError(f"rows must lie in [0, {param.shape[0]})")
+    rows = rows.to(torch.int64).contiguous()
     velocity = vel if vel is not None else acc
     unused = torch.zeros(1, dtype=torch.bool)
     _adagrad_rows(
@@ -137,7 +150,7 @@ def adagrad_rows(
     )
 
 
-@njit(parallel=True, **_JIT)
+@jit(parallel=True, **_JIT)
 def _keep_mask(bits, threshold, scale, out):  # pragma: no cover
     for i in prange(out.shape[0]):
         out[i] = scale if (bits[i] >> 8) >= threshold else np.float32(0.0)
@@ -161,7 +174,7 @@ def dropout_mask(
     return mask
 
 
-@njit(**_JIT)
+@jit(**_JIT)
 def _unique_items(index, n_inputs, position, rows, inverse, counts):  # pragma: no cover
     """Writes the sorted unique items into ``rows``; returns their number, or -1 when an item
     lies outside the table."""

@@ -34,17 +34,35 @@ logger = logging.getLogger(__name__)
 # in the hundreds (a learning rate of 1e6 gives 1e17 in the first epoch, still finite in
 # float32). Training stops there as it does on NaN or infinity.
 MAX_MEAN_LOSS = 1e6
+# Bound on the GRU weights: the trained demo model's largest is below 4. Bounded losses
+# (cross-entropy, BPR-max without score regularisation, TOP1) can stay finite while the weights
+# blow up; the weights cannot.
+MAX_WEIGHT = 1e5
 
 
-def _divergence(loss: float, n: int, epoch: int, batch: int, cfg: GRU4RecConfig) -> str:
-    """The message of a training stopped on the summed ``loss`` of ``n`` events."""
-    what = f"became {loss}"
-    if math.isfinite(loss):
-        what = f"per event reached {loss / n:.3g} (above {MAX_MEAN_LOSS:.0g}: diverged)"
+def _divergence(what: str, epoch: int, batch: int, cfg: GRU4RecConfig) -> str:
+    """The message of a training stopped in ``epoch`` at ``batch`` because ``what``."""
     hint = f"lower learning_rate (now {cfg.learning_rate})"
     if cfg.momentum > 0:
         hint += f" or momentum (now {cfg.momentum})"
-    return f"GRU4Rec: the loss {what} in epoch {epoch}, mini-batch {batch}; {hint}"
+    return f"GRU4Rec: {what} in epoch {epoch}, mini-batch {batch}; {hint}"
+
+
+def _loss_divergence(loss: float, n: int) -> str | None:
+    """Why the summed ``loss`` of ``n`` events stops training, or None."""
+    if not math.isfinite(loss):
+        return f"the loss became {loss}"
+    if loss > MAX_MEAN_LOSS * n:
+        return f"the loss per event reached {loss / n:.3g} (above {MAX_MEAN_LOSS:.0g}: diverged)"
+    return None
+
+
+def _weight_divergence(network: GRU4RecNetwork) -> str | None:
+    """Why the GRU weights stop training, or None."""
+    largest = float(network.dense.abs().max()) if network.dense.numel() else 0.0
+    if not math.isfinite(largest) or largest > MAX_WEIGHT:
+        return f"a GRU weight reached {largest:.3g} (above {MAX_WEIGHT:.0e}: diverged)"
+    return None
 
 
 def resolve_device(name: str) -> torch.device:
@@ -120,8 +138,12 @@ class GRU4Rec:
         Raises
         ------
         TrainingError
-            When the loss becomes NaN or infinite, or a mini-batch's loss per event exceeds
-            ``MAX_MEAN_LOSS`` (the weights have diverged); the model is then left unfitted.
+            When the loss becomes NaN or infinite, a mini-batch's loss per event exceeds
+            ``MAX_MEAN_LOSS``, or a GRU weight exceeds ``MAX_WEIGHT`` (checked every 200
+            mini-batches and at the end of every epoch): the weights have diverged. The model is
+            then left unfitted.
+        ValueError
+            When the training data gives no mini-batch.
         """
         cfg = self.config
         device = resolve_device(cfg.device)
@@ -139,6 +161,16 @@ class GRU4Rec:
         )
         # Every epoch walks the same steps: computed once, replayed.
         schedule = StepSchedule(train.session_offsets, cfg.batch_size, 1 if cfg.n_sample else 2)
+        if len(schedule) == 0:
+            raise ValueError(
+                "GRU4Rec: the training data gives no mini-batch"
+                + (
+                    ": with n_sample = 0 a step needs two sessions side by side (batch_size"
+                    f" {cfg.batch_size}, {train.n_sessions} training sessions)"
+                    if cfg.n_sample == 0
+                    else ""
+                )
+            )
         for epoch in range(1, cfg.n_epochs + 1):
             record = self._epoch(epoch, train, items, network, step_fn, schedule)
             self.training_log_.append(record)
@@ -176,12 +208,15 @@ class GRU4Rec:
             positions = torch.from_numpy(step.positions).to(network.device)
             loss = step_fn(items[positions], items[positions + 1], state)
             value = float(loss)
-            if not math.isfinite(value) or value > MAX_MEAN_LOSS * n:
+            n_batches += 1
+            why = _loss_divergence(value, n)
+            if why is None and (n_batches % 200 == 0 or n_batches == len(schedule)):
+                why = _weight_divergence(network)
+            if why is not None:
                 bar.close()
-                raise TrainingError(_divergence(value, n, epoch, n_batches + 1, cfg))
+                raise TrainingError(_divergence(why, epoch, n_batches, cfg))
             total_loss += value
             n_events += n
-            n_batches += 1
             if n_batches % 200 == 0:
                 bar.update(n_events - bar.n)
         bar.close()
