@@ -156,8 +156,10 @@ def evaluate(
         only items with exactly equal parameters can round apart, docs/deviations.md row 19).
     max_score_elements
         Upper bound on the number of entries of one step's score matrix (batch x n_items); the
-        batch is made smaller for large catalogues, so memory stays bounded (2**26 entries by
-        default: 512 MB in float64, the precision of the GRU4Rec and Markov scores).
+        batch is made smaller for large catalogues, so the scores stay bounded (2**26 entries by
+        default: 512 MB in float64, the precision of the GRU4Rec and Markov scores). The model
+        adds its own scoring copy: GRU4Rec keeps its weights and a transposed item matrix in
+        float64 (16 bytes per item and unit: 1.6 GB for a million items of 100 units).
     sampled
         Also rank every target against sampled negatives (a labelled comparison mode; the
         metrics stay full-ranking). ``item_counts`` (training support) is needed for sampling
