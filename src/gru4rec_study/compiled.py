@@ -12,6 +12,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+import numba
+import torch
 from numba import njit
 
 logger = logging.getLogger(__name__)
@@ -28,3 +30,8 @@ def jit(**options: Any) -> Callable[[Callable], Callable]:
             return njit(cache=False, **options)(function)
 
     return decorate
+
+
+def match_threads() -> None:
+    """Use as many threads in the loops as PyTorch uses in its operations."""
+    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))

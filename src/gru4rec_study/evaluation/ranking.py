@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from numba import prange
 
-from gru4rec_study.compiled import jit
+from gru4rec_study.compiled import jit, match_threads
 
 TiePolicy = Literal["conservative", "standard", "median"]
 TIE_POLICIES: tuple[str, ...] = ("conservative", "standard", "median")
@@ -55,6 +55,7 @@ def _rank_rows(scores, targets, policy, ranks):  # pragma: no cover
 
 def _ranks_on_cpu(scores: torch.Tensor, targets: torch.Tensor, policy: str) -> torch.Tensor:
     ranks = np.empty(len(targets), dtype=np.float64)
+    match_threads()
     _rank_rows(scores.numpy(), targets.numpy(), _POLICY_CODES[policy], ranks)
     return torch.from_numpy(ranks)
 

@@ -9,7 +9,6 @@ devices the callers keep the eager PyTorch path (which the tests compare them ag
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import torch
 from numba import prange
@@ -24,11 +23,6 @@ def usable(*tensors: torch.Tensor) -> bool:
     return all(
         t.device.type == "cpu" and t.dtype == torch.float32 and t.is_contiguous() for t in tensors
     )
-
-
-def match_threads() -> None:
-    """Use as many threads in the loops as PyTorch uses in its operations."""
-    numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
 
 
 @jit(parallel=True, **_JIT)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 
+from gru4rec_study.compiled import match_threads
 from gru4rec_study.models.gru4rec import kernels
 
 EPS = 1e-6
@@ -45,7 +46,7 @@ class IndexedAdagradM:
             raise ValueError("fused updates need contiguous float32 CPU parameters")
         self.fused = usable if fused is None else fused
         if self.fused:
-            kernels.match_threads()
+            match_threads()
 
     def step_dense(self, grad: torch.Tensor) -> None:
         """Update the dense parameters with their full (flat) gradient."""
