@@ -126,12 +126,12 @@ class TrainingStep:
         x = wy_rows.index_select(0, inverse[:n]) if shared else net._input(inputs)
         embed_mask = self._dropout_mask(x, cfg.dropout_p_embed) if x is not None else None
         if embed_mask is not None:
-            x = x * embed_mask
+            x = x.mul_(embed_mask) if shared else x * embed_mask  # the gather is a fresh tensor
         caches = []
         for i in range(len(state)):
             h_new, rz, c, h_minus_c, gh_n = net._cell(i, x, inputs, state[i])
             mask = self._dropout_mask(h_new, cfg.dropout_p_hidden)
-            out = h_new * mask if mask is not None else h_new
+            out = h_new.mul_(mask) if mask is not None else h_new  # h_new is kept nowhere else
             caches.append(_LayerCache(x, state[i], rz, c, h_minus_c, gh_n, mask))
             state[i] = out
             x = out
@@ -150,7 +150,7 @@ class TrainingStep:
         for i in reversed(range(len(caches))):
             d_x = self._layer_backward(i, caches[i], d_x, self._dense_grad_views, grads)
         if d_x is not None and embed_mask is not None:
-            d_x = d_x * embed_mask
+            d_x = d_x.mul_(embed_mask)  # a product's fresh result
         if shared:
             d_wy.index_add_(0, inverse[:n], d_x)
             if cfg.momentum > 0 and counts is not None:  # biases of input-only items stay
