@@ -141,6 +141,27 @@ def test_a_model_with_constant_scores_ranks_the_target_last_under_conservative_t
     assert evaluate(_Constant(train.item_map), test, tie_policy="median").ranks.tolist() == [5.5]
 
 
+class _NanScorer(_ConstantScorer):
+    def scores(self, items):
+        return torch.full((len(items), self.n_items), float("nan"))
+
+
+def test_nan_target_scores_are_ranked_last_and_counted_in_a_warning(caplog):
+    rows = [(0, f"i{k}", k) for k in range(10)]
+    train = encode_sessions(events_frame(rows))
+    test = _test([("t", "i3", 100), ("t", "i7", 101), ("t", "i2", 102)], train)
+    model = _Constant(train.item_map)
+    model.scorer = lambda n_slots: _NanScorer(train.item_map.n_items)
+    with caplog.at_level("WARNING", logger="gru4rec_study.evaluation.protocol"):
+        result = evaluate(model, test)
+    assert result.ranks.tolist() == [10.0, 10.0]
+    assert "Constant: 2 of 2 events score their target NaN; they are ranked last" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="gru4rec_study.evaluation.protocol"):
+        evaluate(_Constant(train.item_map), test)
+    assert "NaN" not in caplog.text
+
+
 def test_the_pipeline_runs_on_numpy_2_and_pandas_2_or_later():
     import pandas as pd
 

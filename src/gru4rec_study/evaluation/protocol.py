@@ -181,6 +181,7 @@ def evaluate(
     session_of = np.repeat(np.arange(test.n_sessions), test.session_lengths)
     items = test.item_idx.astype(np.int64)
 
+    nan_targets = 0
     started = time.perf_counter()
     bar = progress(desc=f"evaluating {model.name}", total=n_events, unit="ev", show=show_progress)
     for scores, positions in scored_steps(model, test, batch_size) if n_events else ():
@@ -194,6 +195,8 @@ def evaluate(
             sample_ranks[events] = (
                 sampled_ranks(scores, targets, negatives, tie_policy).cpu().numpy()
             )
+        # n values, not a pass over the scores: a model gone NaN shows in its targets' scores.
+        nan_targets += int(torch.isnan(scores.gather(1, targets.view(-1, 1))).sum())
         ranks[events] = target_ranks(scores, targets, tie_policy, overwrite=True).cpu().numpy()
         event_index[events] = positions
         bar.update(len(positions))
@@ -202,6 +205,13 @@ def evaluate(
     seconds = time.perf_counter() - started
     if np.isnan(ranks).any():
         raise RuntimeError(f"{model.name}: {int(np.isnan(ranks).sum())} events were not evaluated")
+    if nan_targets:
+        logger.warning(
+            "%s: %d of %d events score their target NaN; they are ranked last",
+            model.name,
+            nan_targets,
+            n_events,
+        )
     if n_events == 0:
         logger.warning(
             "%s: the test data has no next-item events; metrics are undefined", model.name
