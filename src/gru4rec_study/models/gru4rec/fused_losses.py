@@ -133,10 +133,6 @@ def _bpr_max(
             r_out[i, j] = g
 
 
-def usable(scores: torch.Tensor) -> bool:
-    return scores.device.type == "cpu" and scores.dtype == torch.float32
-
-
 def cross_entropy(
     scores: torch.Tensor, log_q: torch.Tensor | None, columns: Columns
 ) -> tuple[torch.Tensor, torch.Tensor]:

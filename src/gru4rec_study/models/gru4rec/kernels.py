@@ -25,21 +25,6 @@ def usable(*tensors: torch.Tensor) -> bool:
     )
 
 
-@jit(parallel=True, **_JIT)
-def _adagrad_dense(param, acc, vel, grad, neg_lr, momentum, eps, use_velocity):  # pragma: no cover
-    for i in prange(param.shape[0]):
-        g = grad[i]
-        a = acc[i] + g * g
-        acc[i] = a
-        step = (neg_lr / np.sqrt(a + eps)) * g
-        if use_velocity:
-            v = vel[i] * momentum + step
-            vel[i] = v
-            param[i] += v
-        else:
-            param[i] += step
-
-
 @jit(inline="always", **_JIT)
 def _entry(param, acc, vel, i, j, g, neg_lr, momentum, eps, use_velocity):  # pragma: no cover
     a = acc[i, j] + g * g
@@ -51,6 +36,12 @@ def _entry(param, acc, vel, i, j, g, neg_lr, momentum, eps, use_velocity):  # pr
         param[i, j] += v
     else:
         param[i, j] += step
+
+
+@jit(parallel=True, **_JIT)
+def _adagrad_dense(param, acc, vel, grad, neg_lr, momentum, eps, use_velocity):  # pragma: no cover
+    for j in prange(param.shape[1]):  # one row: the flat dense weights
+        _entry(param, acc, vel, 0, j, grad[0, j], neg_lr, momentum, eps, use_velocity)
 
 
 @jit(parallel=True, **_JIT)
@@ -88,10 +79,10 @@ def adagrad_dense(
         )
     velocity = vel if vel is not None else acc  # unused when there is no momentum
     _adagrad_dense(
-        param.numpy(),
-        acc.numpy(),
-        velocity.numpy(),
-        grad.numpy(),
+        param.view(1, -1).numpy(),
+        acc.view(1, -1).numpy(),
+        velocity.view(1, -1).numpy(),
+        grad.reshape(1, -1).numpy(),
         _f32(-learning_rate),
         _f32(momentum),
         _f32(eps),

@@ -162,15 +162,13 @@ class GRU4Rec:
         # Every epoch walks the same steps: computed once, replayed.
         schedule = StepSchedule(train.session_offsets, cfg.batch_size, 1 if cfg.n_sample else 2)
         if len(schedule) == 0:
-            raise ValueError(
-                "GRU4Rec: the training data gives no mini-batch"
-                + (
+            why = "the training data gives no mini-batch"
+            if cfg.n_sample == 0:
+                why += (
                     ": with n_sample = 0 a step needs two sessions side by side (batch_size"
                     f" {cfg.batch_size}, {train.n_sessions} training sessions)"
-                    if cfg.n_sample == 0
-                    else ""
                 )
-            )
+            raise ValueError(f"GRU4Rec: {why}")
         for epoch in range(1, cfg.n_epochs + 1):
             record = self._epoch(epoch, train, items, network, step_fn, schedule)
             self.training_log_.append(record)

@@ -71,7 +71,7 @@ class TrainingStep:
         """Loss and gradient on the unique items' scores (n, U) of the step.
 
         ``col_inverse[c]`` is the unique item of column ``c`` of the official (n, n + n_sample)
-        layout, and ``counts`` (or None) the number of columns of every unique item; the legacy
+        layout, and ``counts`` the number of columns of every unique item; the legacy
         losses are computed on that layout, the others merged.
         """
         cfg = self.config
@@ -82,7 +82,7 @@ class TrainingStep:
             d_scores = torch.zeros_like(scores).index_add_(1, col_inverse, d_full)
             return loss, d_scores
         columns = losses.Columns(n, col_inverse, n_unique, counts)
-        functions = fused_losses if self.fused and fused_losses.usable(scores) else losses
+        functions = fused_losses if self.fused else losses  # fused: float32 CPU scores
         if cfg.loss == "bpr-max":
             return functions.bpr_max(scores, cfg.elu_param, cfg.bpreg, columns)
         log_q = None
@@ -113,12 +113,13 @@ class TrainingStep:
         # 1. The unique items of the step (with the inputs when they share Wy).
         shared = net.mode == "constrained"
         index = torch.cat([inputs, columns]) if shared else columns
-        counts = None
         if self._unique is not None:
             rows, inverse, counts = self._unique(index, n if shared else 0)
+            col_inverse = inverse[n:] if shared else inverse
         else:
             rows, inverse = unique_rows(index, net.n_items)
-        col_inverse = inverse[n:] if shared else inverse
+            col_inverse = inverse[n:] if shared else inverse
+            counts = torch.bincount(col_inverse, minlength=len(rows)).float()
         out_rows = net.tables["output"].index_select(0, rows)  # (U, H + 1): [Wy | By]
         wy_rows = out_rows[:, :-1]
 
@@ -126,7 +127,7 @@ class TrainingStep:
         x = wy_rows.index_select(0, inverse[:n]) if shared else net._input(inputs)
         embed_mask = self._dropout_mask(x, cfg.dropout_p_embed) if x is not None else None
         if embed_mask is not None:
-            x = x.mul_(embed_mask) if shared else x * embed_mask  # the gather is a fresh tensor
+            x = x.mul_(embed_mask)  # a gather's fresh result
         caches = []
         for i in range(len(state)):
             h_new, rz, c, h_minus_c, gh_n = net._cell(i, x, inputs, state[i])
@@ -153,12 +154,8 @@ class TrainingStep:
             d_x = d_x.mul_(embed_mask)  # a product's fresh result
         if shared:
             d_wy.index_add_(0, inverse[:n], d_x)
-            if cfg.momentum > 0 and counts is not None:  # biases of input-only items stay
+            if cfg.momentum > 0:  # biases of items that were only inputs stay untouched
                 grads["frozen_bias"] = counts == 0
-            elif cfg.momentum > 0:
-                touched = torch.zeros(len(rows), dtype=torch.bool, device=rows.device)
-                touched[col_inverse] = True
-                grads["frozen_bias"] = ~touched
         else:
             grads["input_rows"] = d_x
         return loss, grads
