@@ -21,7 +21,7 @@ from gru4rec_study.data.sessions import SessionData
 from gru4rec_study.evaluation.metrics import metric_values
 from gru4rec_study.evaluation.ranking import TiePolicy, check_tie_policy, target_ranks
 from gru4rec_study.evaluation.sampled import NegativeSampler, SampledEvaluation, sampled_ranks
-from gru4rec_study.models.base import feed
+from gru4rec_study.models.base import VectorSessionScorer, feed
 from gru4rec_study.models.top_items import top_items
 from gru4rec_study.progress import progress
 
@@ -113,18 +113,51 @@ def _check_arguments(model, test, cutoffs, tie_policy, batch_size) -> tuple[int,
 
 
 def scored_steps(model, test: SessionData, batch_size: int):
-    """Yield (scores, target positions) of every step, keeping the scorer's slots in step."""
+    """Yield (scores, target positions) blocks covering every event once, in test order per slot.
+
+    The scorer's slots follow the session-parallel steps. A scorer that hands out session
+    vectors (:class:`~gru4rec_study.models.base.VectorSessionScorer`, such as GRU4Rec's) is
+    scored in blocks that gather the vectors of consecutive steps, up to ``batch_size`` rows:
+    the steps of a few rows at the end of the pass then share one score product instead of
+    paying for one each, and every block is written into one reused score matrix (valid until
+    the next block is asked for). Other scorers are scored step by step.
+    """
     scorer = None
+    vectors: list[torch.Tensor] = []
+    targets: list[NDArray[np.int64]] = []
+    n_rows = 0
+    buffer: torch.Tensor | None = None
+
+    def block() -> torch.Tensor:
+        nonlocal buffer
+        rows = torch.cat(vectors)
+        if buffer is None:
+            # Allocated (and its pages touched) once rather than once per block.
+            buffer = rows.new_empty((batch_size, test.n_items))
+        return scorer.scores_of(rows, buffer[: len(rows)])
+
     for step in session_parallel_steps(test.session_offsets, batch_size):
         if scorer is None:
             scorer = model.scorer(len(step.positions))
+            blocks = isinstance(scorer, VectorSessionScorer)
         else:
             if step.keep is not None:
                 scorer.keep(step.keep)
             scorer.reset(step.reset)
-        # The current events' times (not the targets'), for the scorers that use them.
-        times = test.timestamp[step.positions] if getattr(scorer, "uses_time", False) else None
-        yield feed(scorer, test.item_idx[step.positions], times), step.targets
+        items = test.item_idx[step.positions]
+        if not blocks:
+            # The current events' times (not the targets'), for the scorers that use them.
+            times = test.timestamp[step.positions] if getattr(scorer, "uses_time", False) else None
+            yield feed(scorer, items, times), step.targets
+            continue
+        if n_rows + len(items) > batch_size:
+            yield block(), np.concatenate(targets)
+            vectors, targets, n_rows = [], [], 0
+        vectors.append(scorer.session_vectors(items))
+        targets.append(step.targets)
+        n_rows += len(items)
+    if vectors:
+        yield block(), np.concatenate(targets)
 
 
 def evaluate(
@@ -155,11 +188,13 @@ def evaluate(
         Number of sessions scored in parallel; it changes speed, not results (float64 scores;
         only items with exactly equal parameters can round apart, docs/deviations.md row 19).
     max_score_elements
-        Upper bound on the number of entries of one step's score matrix (batch x n_items); the
-        batch is made smaller for large catalogues, so the scores stay bounded (2**26 entries by
-        default: 512 MB in float64, the precision of the GRU4Rec and Markov scores). The model
-        adds its own scoring copy: GRU4Rec keeps its weights and a transposed item matrix in
-        float64 (16 bytes per item and unit: 1.6 GB for a million items of 100 units).
+        Upper bound on the number of entries of one step's (or block's) score matrix (batch x
+        n_items); the batch is made smaller for large catalogues, so the scores stay bounded
+        (2**26 entries by default: 512 MB in float64, the precision of the GRU4Rec and Markov
+        scores). The model adds its own scoring copy: GRU4Rec keeps its weights and a
+        transposed item matrix in float64 (16 bytes per item and unit: 1.6 GB for a million
+        items of 100 units), and on catalogues of up to 2**22 / (3 H_1) items its first layer's
+        input product per item (at most 32 MB).
     sampled
         Also rank every target against sampled negatives (a labelled comparison mode; the
         metrics stay full-ranking). ``item_counts`` (training support) is needed for sampling

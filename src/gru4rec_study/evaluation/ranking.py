@@ -37,19 +37,26 @@ _POLICY_CODES = {"conservative": 0, "standard": 1, "median": 2}
 def _rank_rows(scores, targets, policy, ranks):  # pragma: no cover
     n_items = scores.shape[1]
     for i in prange(scores.shape[0]):
-        target = scores[i, targets[i]]
-        above, tied = 0, 0
-        for j in range(n_items):
-            value = scores[i, j]
-            above += value > target
-            tied += value == target
+        row = scores[i]
+        target = row[targets[i]]
+        # One comparison per score where the policy needs one count (a vectorised loop).
         if target != target:  # NaN
             ranks[i] = n_items
         elif policy == 0:
-            ranks[i] = above + tied
+            at_least = 0
+            for j in range(n_items):
+                at_least += row[j] >= target
+            ranks[i] = at_least
         elif policy == 1:
+            above = 0
+            for j in range(n_items):
+                above += row[j] > target
             ranks[i] = above + 1
         else:
+            above, tied = 0, 0
+            for j in range(n_items):
+                above += row[j] > target
+                tied += row[j] == target
             ranks[i] = 1.0 + above + (tied - 1.0) / 2.0
 
 

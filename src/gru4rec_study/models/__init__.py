@@ -11,6 +11,7 @@ from gru4rec_study.models.base import (
     SessionScorer,
     TimedSessionScorer,
     TrainingError,
+    VectorSessionScorer,
 )
 from gru4rec_study.models.gru4rec import GRU4Rec, GRU4RecConfig, load_preset
 from gru4rec_study.models.io import read_model_files
@@ -63,6 +64,7 @@ __all__ = [
     "SessionScorer",
     "STAN",
     "TimedSessionScorer",
+    "VectorSessionScorer",
     "TrainingError",
     "VSKNN",
     "VSTAN",

@@ -5,7 +5,9 @@ A recommender is fitted on training :class:`~gru4rec_study.data.SessionData` and
 evaluator drives every model through the same three calls: ``keep`` (drop finished slots),
 ``reset`` (zero the state of slots that start a new session) and ``scores`` (feed each slot's
 current item, get scores for all items). A scorer with a true ``uses_time`` attribute (see
-:class:`TimedSessionScorer`) also gets the timestamp of each slot's current event.
+:class:`TimedSessionScorer`) also gets the timestamp of each slot's current event. A scorer
+whose scores are a product of one vector per slot with the item vectors (see
+:class:`VectorSessionScorer`) can be scored in blocks that gather the rows of several steps.
 """
 
 from __future__ import annotations
@@ -46,6 +48,24 @@ class TimedSessionScorer(SessionScorer, Protocol):
         """Feed one item and its timestamp (seconds, float64) per slot; scores (n_slots, n_items).
 
         Without ``times`` the model assumes a time of its own (documented by the model).
+        """
+
+
+@runtime_checkable
+class VectorSessionScorer(SessionScorer, Protocol):
+    """A scorer whose scores are a function of one vector per slot (GRU4Rec's hidden state)."""
+
+    def session_vectors(self, items: NDArray[np.int64]) -> torch.Tensor:
+        """Feed one item index per slot; return the slots' vectors, shape (n_slots, d).
+
+        The returned tensor is not changed by later calls (``keep``, ``reset``, more items).
+        """
+
+    def scores_of(self, vectors: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        """Scores of shape (m, n_items) for (m, d) vectors, rows from any slots and steps.
+
+        The scores have the vectors' dtype and device; they are written into ``out`` (and
+        ``out`` returned) when it is given.
         """
 
 

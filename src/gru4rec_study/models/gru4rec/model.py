@@ -38,6 +38,10 @@ MAX_MEAN_LOSS = 1e6
 # (cross-entropy, BPR-max without score regularisation, TOP1) can stay finite while the weights
 # blow up; the weights cannot.
 MAX_WEIGHT = 1e5
+# Largest input-gate table an evaluation scorer builds (n_items x 3 H_1 entries, float64):
+# 32 MB, 14,000 items of 100 units. Building it costs the first layer's input product of
+# n_items events, which test sets of larger catalogues need not have.
+MAX_INPUT_GATES = 1 << 22
 
 
 def _divergence(what: str, epoch: int, batch: int, cfg: GRU4RecConfig) -> str:
@@ -99,17 +103,31 @@ class _GRU4RecScorer:
         # Contiguous copies: the score product is the bulk of evaluation.
         self._wy_t = self.net.Wy.T.contiguous()
         self._by = self.net.By.contiguous()
+        # The first layer's input product, once per item rather than once per event.
+        gates = network.n_items * 3 * network.config.layers[0]
+        self._input_gates = self.net.input_gates() if gates <= MAX_INPUT_GATES else None
 
     def keep(self, mask: NDArray[np.bool_]) -> None:
         self.state = keep_rows(self.state, mask)
 
     def reset(self, slots: NDArray[np.int64]) -> None:
-        zero_rows(self.state, slots)
+        if len(slots):
+            # Not in place: vectors handed out by session_vectors() must not change.
+            rows = torch.from_numpy(np.asarray(slots, dtype=np.int64)).to(self.net.device)
+            self.state = [h.index_fill(0, rows, 0.0) for h in self.state]
+
+    def session_vectors(self, items: NDArray[np.int64]) -> torch.Tensor:
+        index = torch.from_numpy(np.asarray(items, dtype=np.int64)).to(self.net.device)
+        # hidden_step puts fresh tensors in the state, so the output is never written again.
+        return self.net.hidden_step(index, self.state, self._input_gates)
+
+    def scores_of(self, vectors: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+        if out is None:
+            return torch.addmm(self._by, vectors, self._wy_t)
+        return torch.addmm(self._by, vectors, self._wy_t, out=out)
 
     def scores(self, items: NDArray[np.int64]) -> torch.Tensor:
-        index = torch.from_numpy(np.asarray(items, dtype=np.int64)).to(self.net.device)
-        output = self.net.hidden_step(index, self.state)
-        return torch.addmm(self._by, output, self._wy_t)
+        return self.scores_of(self.session_vectors(items))
 
 
 class GRU4Rec:

@@ -178,11 +178,32 @@ class GRU4RecNetwork:
             return self.tables["E"].index_select(0, items)
         return None
 
-    def _cell(self, i: int, x: torch.Tensor | None, items: torch.Tensor, h: torch.Tensor):
-        """One GRU layer: returns (h', rz, c, h - c, gh_n), rz the two gates side by side."""
-        if x is None:
+    def input_gates(self) -> torch.Tensor:
+        """The first layer's input projection (bias included) of every item: (n_items, 3 H_1).
+
+        Row ``j`` is what a step computes from item ``j`` as input, so a scorer can look the
+        rows up instead of multiplying per event.
+        """
+        if self.mode == "onehot":
+            return self.tables["Wx"] + self.b_ih[0]
+        inputs = self.Wy if self.mode == "constrained" else self.tables["E"]
+        return torch.addmm(self.b_ih[0], inputs, self.w_ih[0])
+
+    def _cell(
+        self,
+        i: int,
+        x: torch.Tensor | None,
+        items: torch.Tensor,
+        h: torch.Tensor,
+        gi: torch.Tensor | None = None,
+    ):
+        """One GRU layer: returns (h', rz, c, h - c, gh_n), rz the two gates side by side.
+
+        ``gi``, when given, is the layer's input projection (rows of :meth:`input_gates`).
+        """
+        if gi is None and x is None:
             gi = self.tables["Wx"].index_select(0, items) + self.b_ih[i]
-        else:
+        elif gi is None:
             gi = torch.addmm(self.b_ih[i], x, self.w_ih[i])
         gh = torch.addmm(self.b_hh[i], h, self.w_hh[i])
         size = h.shape[1]
@@ -194,10 +215,20 @@ class GRU4RecNetwork:
         return h_new, rz, c, h_minus_c, gh_n
 
     @torch.no_grad()
-    def hidden_step(self, items: torch.Tensor, state: list[torch.Tensor]) -> torch.Tensor:
-        """Advance ``state`` in place by one item per row (no dropout); return the top output."""
-        x = self._input(items)
+    def hidden_step(
+        self,
+        items: torch.Tensor,
+        state: list[torch.Tensor],
+        input_gates: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Advance ``state`` by one item per row (no dropout); return the top output.
+
+        Every layer's entry of ``state`` is replaced by a fresh tensor. ``input_gates`` (the
+        result of :meth:`input_gates`) saves the first layer's input product.
+        """
+        gi = None if input_gates is None else input_gates.index_select(0, items)
+        x = None if gi is not None else self._input(items)
         for i in range(len(state)):
-            x = self._cell(i, x, items, state[i])[0]
+            x = self._cell(i, x, items, state[i], gi if i == 0 else None)[0]
             state[i] = x
         return x

@@ -1,0 +1,125 @@
+"""GRU4Rec's evaluation scorer: blocks of session vectors, the input-gate table, reused scores."""
+
+import numpy as np
+import pytest
+import torch
+
+from gru4rec_study.evaluation import evaluate
+from gru4rec_study.evaluation.protocol import scored_steps
+from gru4rec_study.models import GRU4Rec, GRU4RecConfig, VectorSessionScorer
+from gru4rec_study.models.gru4rec import model as gru4rec_model
+from gru4rec_study.models.gru4rec.network import GRU4RecNetwork
+
+INPUT_MODES = {
+    "constrained": {"constrained_embedding": True},
+    "embedding": {"constrained_embedding": False, "embedding": 5},
+    "onehot": {"constrained_embedding": False, "embedding": 0},
+}
+
+
+class _StepByStep:
+    """The same model behind a scorer without session vectors: scored one step at a time."""
+
+    def __init__(self, model):
+        self.model, self.name, self.item_map = model, model.name, model.item_map
+
+    def scorer(self, n_slots):
+        inner = self.model.scorer(n_slots)
+
+        class Plain:
+            keep, reset, scores = inner.keep, inner.reset, inner.scores
+
+        return Plain()
+
+
+@pytest.fixture(scope="module")
+def trained(bundled_slice):
+    train, test = bundled_slice
+    config = GRU4RecConfig(layers=(16,), batch_size=16, n_sample=64, n_epochs=1)
+    return GRU4Rec(config).fit(train), test
+
+
+@pytest.mark.parametrize("policy", ["conservative", "standard", "median"])
+@pytest.mark.parametrize("batch_size", [1, 7, 512])
+def test_scoring_in_blocks_ranks_as_scoring_step_by_step(trained, policy, batch_size):
+    model, test = trained
+    assert isinstance(model.scorer(1), VectorSessionScorer)
+    blocks = evaluate(model, test, tie_policy=policy, batch_size=batch_size)
+    steps = evaluate(_StepByStep(model), test, tie_policy=policy, batch_size=batch_size)
+    np.testing.assert_array_equal(blocks.event_index, steps.event_index)
+    np.testing.assert_array_equal(blocks.ranks, steps.ranks)
+
+
+def test_blocks_hold_at_most_batch_size_rows_and_every_event_once(trained):
+    model, test = trained
+    seen, previous = [], None
+    for scores, positions in scored_steps(model, test, batch_size=7):
+        assert scores.shape == (len(positions), test.n_items) and len(positions) <= 7
+        if previous is not None:  # one score matrix, reused block after block
+            assert scores.data_ptr() == previous
+        previous = scores.data_ptr()
+        seen.append(positions)
+    expected = np.concatenate([np.arange(a + 1, b) for a, b in zip(*_bounds(test), strict=True)])
+    np.testing.assert_array_equal(np.sort(np.concatenate(seen)), expected)
+
+
+def _bounds(test):
+    return test.session_offsets[:-1], test.session_offsets[1:]
+
+
+def test_session_vectors_are_not_changed_by_later_calls(trained):
+    model, _ = trained
+    scorer = model.scorer(3)
+    vectors = scorer.session_vectors(np.array([0, 1, 2]))
+    kept = vectors.clone()
+    scorer.reset(np.array([0, 2]))
+    scorer.session_vectors(np.array([3, 4, 5]))
+    scorer.keep(np.array([True, False, True]))
+    scorer.reset(np.array([1]))
+    scorer.scores(np.array([6, 7]))
+    torch.testing.assert_close(vectors, kept, rtol=0, atol=0)
+
+
+def test_scores_of_writes_into_out_the_scores_it_returns_otherwise(trained):
+    model, _ = trained
+    scorer = model.scorer(2)
+    vectors = scorer.session_vectors(np.array([0, 1]))
+    out = torch.full((2, model.item_map.n_items), np.nan, dtype=torch.float64)
+    assert scorer.scores_of(vectors, out) is out
+    torch.testing.assert_close(out, scorer.scores_of(vectors), rtol=0, atol=0)
+    # By hand: the hidden state times the output vectors, plus the output biases.
+    net = model.network_
+    by_hand = vectors @ net.Wy.double().T + net.By.double()
+    torch.testing.assert_close(out, by_hand, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", INPUT_MODES)
+def test_the_input_gate_table_holds_each_items_first_layer_product(mode):
+    config = GRU4RecConfig(layers=(6, 4), **INPUT_MODES[mode])
+    net = GRU4RecNetwork(config, 9, torch.device("cpu")).initialise(3).converted(torch.float64)
+    net.b_ih[0].uniform_(-1, 1)  # non-zero biases, so that the table must include them
+    table = net.input_gates()
+    assert net.mode == mode and table.shape == (9, 18)
+    for j in range(9):
+        if mode == "onehot":
+            expected = net.tables["Wx"][j] + net.b_ih[0]
+        else:
+            x = net.Wy[j] if mode == "constrained" else net.tables["E"][j]
+            expected = x @ net.w_ih[0] + net.b_ih[0]
+        torch.testing.assert_close(table[j], expected, rtol=1e-12, atol=1e-12)
+    items = torch.tensor([4, 0, 8, 4])
+    with_table, without = net.zero_state(4), net.zero_state(4)
+    for _ in range(3):
+        a = net.hidden_step(items, with_table, table)
+        b = net.hidden_step(items, without)
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+        items = (items + 1) % 9
+
+
+def test_without_the_input_gate_table_evaluation_ranks_alike(trained, monkeypatch):
+    model, test = trained
+    assert model.scorer(1)._input_gates is not None
+    reference = evaluate(model, test)
+    monkeypatch.setattr(gru4rec_model, "MAX_INPUT_GATES", 0)
+    assert model.scorer(1)._input_gates is None
+    np.testing.assert_array_equal(evaluate(model, test).ranks, reference.ranks)
