@@ -132,9 +132,10 @@ def time_evaluation(model, test, batch_size=512, rounds=7):
             scorer.scores_of(block, scores[: len(block)])
 
     def gru():
-        fresh = model.scorer(1)  # its set-up: the float64 copy and the input-gate table
+        fresh = model.scorer(1)  # its set-up: the float64 copy (and, later, the gate table)
         for index in inputs:
-            fresh.net.hidden_step(index, fresh.net.zero_state(len(index)), fresh._input_gates)
+            fresh.state = fresh.net.zero_state(len(index))
+            fresh.session_vectors(index.numpy())
 
     turns = []
     for _ in range(rounds):

@@ -50,6 +50,46 @@ def test_scoring_in_blocks_ranks_as_scoring_step_by_step(trained, policy, batch_
     np.testing.assert_array_equal(blocks.ranks, steps.ranks)
 
 
+@pytest.fixture(scope="module")
+def two_layer_models(bundled_slice):
+    train, _ = bundled_slice
+    return {
+        mode: GRU4Rec(
+            GRU4RecConfig(layers=(12, 8), batch_size=16, n_sample=64, n_epochs=1, **options)
+        ).fit(train)
+        for mode, options in INPUT_MODES.items()
+    }
+
+
+def _ranks_session_by_session(model, test, policy):
+    """Each test session on its own: plain float64 GRU steps, products and numpy counts."""
+    net = model.network_.converted(torch.float64)
+    wy, by = net.Wy.numpy(), net.By.numpy()
+    ranks = []
+    for start, end in zip(*_bounds(test), strict=True):
+        state = net.zero_state(1)
+        for position in range(start, end - 1):
+            item = torch.tensor([int(test.item_idx[position])])
+            h = net.hidden_step(item, state)[0].numpy()
+            scores = wy @ h + by
+            target = scores[test.item_idx[position + 1]]
+            above, at_least = (scores > target).sum(), (scores >= target).sum()
+            rank = {"conservative": at_least, "standard": above + 1}
+            ranks.append(rank.get(policy, 1 + above + (at_least - above - 1) / 2))
+    return np.array(ranks, dtype=np.float64)
+
+
+@pytest.mark.parametrize("policy", ["conservative", "standard", "median"])
+@pytest.mark.parametrize("mode", INPUT_MODES)
+def test_blocks_rank_as_each_session_scored_alone(two_layer_models, bundled_slice, mode, policy):
+    model, (_, test) = two_layer_models[mode], bundled_slice
+    expected = _ranks_session_by_session(model, test, policy)
+    for batch_size in (1, 7, 512):
+        result = evaluate(model, test, tie_policy=policy, batch_size=batch_size)
+        # Events in test order: the target at position p of session s is event p - s - 1.
+        np.testing.assert_array_equal(result.ranks[np.argsort(result.event_index)], expected)
+
+
 def test_blocks_hold_at_most_batch_size_rows_and_every_event_once(trained):
     model, test = trained
     seen, previous = [], None
@@ -116,10 +156,22 @@ def test_the_input_gate_table_holds_each_items_first_layer_product(mode):
         items = (items + 1) % 9
 
 
-def test_without_the_input_gate_table_evaluation_ranks_alike(trained, monkeypatch):
-    model, test = trained
-    assert model.scorer(1)._input_gates is not None
+def test_the_table_is_built_once_n_items_events_are_fed_and_ranks_alike(
+    trained, bundled_slice, monkeypatch
+):
+    model, (test, _) = trained[0], bundled_slice  # the training sessions: enough events
+    n_items = model.item_map.n_items
+    scorer = model.scorer(1)
+    for k in range(n_items - 1):  # n_items - 1 events: no table yet
+        scorer.session_vectors(np.array([k % n_items]))
+    assert scorer._input_gates is None
+    scorer.session_vectors(np.array([0]))
+    assert scorer._input_gates is not None
+    assert test.n_prediction_events > n_items  # so that evaluation below builds it
     reference = evaluate(model, test)
     monkeypatch.setattr(gru4rec_model, "MAX_INPUT_GATES", 0)
-    assert model.scorer(1)._input_gates is None
+    scorer = model.scorer(1)
+    for _ in range(n_items):
+        scorer.session_vectors(np.array([0]))
+    assert scorer._input_gates is None
     np.testing.assert_array_equal(evaluate(model, test).ranks, reference.ranks)

@@ -28,7 +28,7 @@ from gru4rec_study.progress import progress
 logger = logging.getLogger(__name__)
 
 DEFAULT_CUTOFFS = (5, 10, 20)
-MAX_SCORE_ELEMENTS = 1 << 26  # default bound on the entries of one step's score matrix
+MAX_SCORE_ELEMENTS = 1 << 26  # default bound on the entries of one step's (or block's) scores
 
 
 @dataclass
@@ -128,12 +128,13 @@ def scored_steps(model, test: SessionData, batch_size: int):
     n_rows = 0
     buffer: torch.Tensor | None = None
 
-    def block() -> torch.Tensor:
+    def block(scorer: VectorSessionScorer) -> torch.Tensor:
         nonlocal buffer
         rows = torch.cat(vectors)
         if buffer is None:
             # Allocated (and its pages touched) once rather than once per block.
-            buffer = rows.new_empty((batch_size, test.n_items))
+            size = min(batch_size, test.n_prediction_events)
+            buffer = rows.new_empty((size, test.n_items))
         return scorer.scores_of(rows, buffer[: len(rows)])
 
     for step in session_parallel_steps(test.session_offsets, batch_size):
@@ -151,13 +152,13 @@ def scored_steps(model, test: SessionData, batch_size: int):
             yield feed(scorer, items, times), step.targets
             continue
         if n_rows + len(items) > batch_size:
-            yield block(), np.concatenate(targets)
+            yield block(scorer), np.concatenate(targets)
             vectors, targets, n_rows = [], [], 0
         vectors.append(scorer.session_vectors(items))
         targets.append(step.targets)
         n_rows += len(items)
     if vectors:
-        yield block(), np.concatenate(targets)
+        yield block(scorer), np.concatenate(targets)
 
 
 def evaluate(
@@ -235,7 +236,7 @@ def evaluate(
         ranks[events] = target_ranks(scores, targets, tie_policy, overwrite=True).cpu().numpy()
         event_index[events] = positions
         bar.update(len(positions))
-        del scores  # before the next step's scores exist: one score matrix at a time
+        del scores  # before the next block's scores exist: one score matrix at a time
     bar.close()
     seconds = time.perf_counter() - started
     if np.isnan(ranks).any():

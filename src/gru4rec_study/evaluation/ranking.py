@@ -7,8 +7,9 @@ at least as high (the target included):
 - ``standard``: rank = 1 + greater (the target goes above every tie),
 - ``median``: rank = 1 + greater + (at_least - greater - 1) / 2 (the middle of the ties).
 
-On the CPU both counts come from one read of every score row (a compiled loop, parallel over
-rows); elsewhere the scores are compared in place, chunk by chunk, and the comparisons summed.
+On the CPU the counts a policy needs (at_least, greater, or both for median) come from one
+read of every score row (a compiled loop, parallel over rows); elsewhere the scores are compared
+in place, chunk by chunk, and the comparisons summed.
 """
 
 from __future__ import annotations

@@ -53,7 +53,11 @@ class TimedSessionScorer(SessionScorer, Protocol):
 
 @runtime_checkable
 class VectorSessionScorer(SessionScorer, Protocol):
-    """A scorer whose scores are a function of one vector per slot (GRU4Rec's hidden state)."""
+    """A scorer whose scores are a function of one vector per slot (GRU4Rec's hidden state).
+
+    ``scores(items)`` must equal ``scores_of(session_vectors(items))``: the evaluator calls the
+    two parts, and ``recommend`` calls ``scores``.
+    """
 
     def session_vectors(self, items: NDArray[np.int64]) -> torch.Tensor:
         """Feed one item index per slot; return the slots' vectors, shape (n_slots, d).

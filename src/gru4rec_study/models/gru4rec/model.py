@@ -38,9 +38,8 @@ MAX_MEAN_LOSS = 1e6
 # (cross-entropy, BPR-max without score regularisation, TOP1) can stay finite while the weights
 # blow up; the weights cannot.
 MAX_WEIGHT = 1e5
-# Largest input-gate table an evaluation scorer builds (n_items x 3 H_1 entries, float64):
-# 32 MB, 14,000 items of 100 units. Building it costs the first layer's input product of
-# n_items events, which test sets of larger catalogues need not have.
+# Largest input-gate table a scorer builds (n_items x 3 H_1 entries, float64): 32 MB, 14,000
+# items of 100 units. Building it costs the first layer's input product of n_items events.
 MAX_INPUT_GATES = 1 << 22
 
 
@@ -103,9 +102,13 @@ class _GRU4RecScorer:
         # Contiguous copies: the score product is the bulk of evaluation.
         self._wy_t = self.net.Wy.T.contiguous()
         self._by = self.net.By.contiguous()
-        # The first layer's input product, once per item rather than once per event.
+        # The first layer's input product, once per item rather than once per event: built
+        # once n_items events have been fed (when it has cost no more than it saves), and only
+        # while it is small.
         gates = network.n_items * 3 * network.config.layers[0]
-        self._input_gates = self.net.input_gates() if gates <= MAX_INPUT_GATES else None
+        self._table_allowed = gates <= MAX_INPUT_GATES
+        self._input_gates: torch.Tensor | None = None
+        self._fed = 0
 
     def keep(self, mask: NDArray[np.bool_]) -> None:
         self.state = keep_rows(self.state, mask)
@@ -118,6 +121,9 @@ class _GRU4RecScorer:
 
     def session_vectors(self, items: NDArray[np.int64]) -> torch.Tensor:
         index = torch.from_numpy(np.asarray(items, dtype=np.int64)).to(self.net.device)
+        self._fed += len(index)
+        if self._input_gates is None and self._table_allowed and self._fed >= self.net.n_items:
+            self._input_gates = self.net.input_gates()
         # hidden_step puts fresh tensors in the state, so the output is never written again.
         return self.net.hidden_step(index, self.state, self._input_gates)
 

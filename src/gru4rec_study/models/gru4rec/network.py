@@ -187,7 +187,9 @@ class GRU4RecNetwork:
         if self.mode == "onehot":
             return self.tables["Wx"] + self.b_ih[0]
         inputs = self.Wy if self.mode == "constrained" else self.tables["E"]
-        return torch.addmm(self.b_ih[0], inputs, self.w_ih[0])
+        w_ih = self.w_ih[0]
+        assert w_ih is not None  # every mode but one-hot has a first input matrix
+        return torch.addmm(self.b_ih[0], inputs, w_ih)
 
     def _cell(
         self,
@@ -201,10 +203,12 @@ class GRU4RecNetwork:
 
         ``gi``, when given, is the layer's input projection (rows of :meth:`input_gates`).
         """
-        if gi is None and x is None:
-            gi = self.tables["Wx"].index_select(0, items) + self.b_ih[i]
-        elif gi is None:
-            gi = torch.addmm(self.b_ih[i], x, self.w_ih[i])
+        if gi is None:
+            w_ih = self.w_ih[i]
+            if x is None or w_ih is None:  # one-hot input: rows of the Wx table
+                gi = self.tables["Wx"].index_select(0, items) + self.b_ih[i]
+            else:
+                gi = torch.addmm(self.b_ih[i], x, w_ih)
         gh = torch.addmm(self.b_hh[i], h, self.w_hh[i])
         size = h.shape[1]
         rz = torch.sigmoid_(gi[:, : 2 * size] + gh[:, : 2 * size])
