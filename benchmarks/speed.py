@@ -21,7 +21,7 @@ from gru4rec_study.data.batching import session_parallel_steps
 from gru4rec_study.data.sessions import ItemMap
 from gru4rec_study.data.synthetic import synthetic_events
 from gru4rec_study.evaluation import evaluate
-from gru4rec_study.evaluation.protocol import MAX_SCORE_ELEMENTS
+from gru4rec_study.evaluation.protocol import MAX_SCORE_ELEMENTS, score_block_rows
 from gru4rec_study.models import GRU4Rec, load_preset
 from gru4rec_study.models.gru4rec.network import GRU4RecNetwork
 from gru4rec_study.models.gru4rec.trainer import TrainingStep
@@ -109,14 +109,15 @@ def time_evaluation(model, test, batch_size=512, rounds=7):
 
     Evaluation scores in float64 (so that ranks cannot depend on the batch shape). The bare
     product is that of every test event's hidden state with the item matrix, in float64, in
-    blocks of the evaluation's batch size, into one preallocated matrix. The GRU work computes
-    those hidden states (the scorer's set-up, with its input-gate table on small catalogues,
-    and the steps of the session-parallel walk); the bare product does not include it. The
-    three are timed in turns: medians of ``rounds`` turns, and the overheads as medians of the
-    per-turn ratios.
+    the evaluation's blocks (of at most 256 rows), into one preallocated matrix. The GRU work
+    computes those hidden states (the scorer's set-up, with its input-gate table on small
+    catalogues, and the steps of the session-parallel walk); the bare product does not
+    include it. The three are timed in turns: medians of ``rounds`` turns, and the overheads
+    as medians of the per-turn ratios.
     """
     # The batch evaluate() works with: made smaller for large catalogues (max_score_elements).
     batch_size = max(1, min(batch_size, MAX_SCORE_ELEMENTS // test.n_items))
+    block_rows = score_block_rows(batch_size)
     scorer = model.scorer(1)
     hidden = torch.randn(test.n_prediction_events, scorer._wy_t.shape[0], dtype=torch.float64)
     items = torch.from_numpy(test.item_idx)
@@ -125,10 +126,10 @@ def time_evaluation(model, test, batch_size=512, rounds=7):
         for s in session_parallel_steps(test.session_offsets, batch_size)
     ]
 
-    scores = torch.empty(batch_size, test.n_items, dtype=torch.float64)
+    scores = torch.empty(block_rows, test.n_items, dtype=torch.float64)
 
     def bare():
-        for block in hidden.split(batch_size):
+        for block in hidden.split(block_rows):
             scorer.scores_of(block, scores[: len(block)])
 
     def gru():
@@ -219,9 +220,9 @@ def main() -> None:
         "\nfull-ranking evaluation, float64, batch 512 (fewer rows above 131,072 items, as"
         "\nevaluate() bounds the score matrix); medians of 7 turns: seconds of the whole"
         "\nevaluation, of the bare score product (every event's hidden state times the item"
-        "\nmatrix, in blocks of the batch size), and of the GRU work that computes the hidden"
-        "\nstates; overhead of the evaluation over the bare product, with and without the GRU"
-        "\nwork"
+        "\nmatrix, in the evaluation's blocks of 256 rows), and of the GRU work that computes"
+        "\nthe hidden states; overhead of the evaluation over the bare product, with and"
+        "\nwithout the GRU work"
     )
     print(
         f"{'test data':30s} {'items':>8s} {'events':>8s} {'eval s':>8s} {'bare s':>8s}"

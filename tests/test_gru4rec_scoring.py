@@ -90,15 +90,18 @@ def test_blocks_rank_as_each_session_scored_alone(two_layer_models, bundled_slic
         np.testing.assert_array_equal(result.ranks[np.argsort(result.event_index)], expected)
 
 
-def test_blocks_hold_at_most_batch_size_rows_and_every_event_once(trained):
+@pytest.mark.parametrize("batch_size, rows", [(7, 7), (300, 256)])
+def test_blocks_are_full_but_the_last_and_hold_every_event_once(trained, batch_size, rows):
     model, test = trained
     seen, previous = [], None
-    for scores, positions in scored_steps(model, test, batch_size=7):
-        assert scores.shape == (len(positions), test.n_items) and len(positions) <= 7
+    for scores, positions in scored_steps(model, test, batch_size=batch_size):
+        assert scores.shape == (len(positions), test.n_items)
         if previous is not None:  # one score matrix, reused block after block
             assert scores.data_ptr() == previous
         previous = scores.data_ptr()
         seen.append(positions)
+    sizes = [len(p) for p in seen]
+    assert set(sizes[:-1]) == {rows} and 0 < sizes[-1] <= rows
     expected = np.concatenate([np.arange(a + 1, b) for a, b in zip(*_bounds(test), strict=True)])
     np.testing.assert_array_equal(np.sort(np.concatenate(seen)), expected)
 

@@ -28,6 +28,10 @@ from gru4rec_study.progress import progress
 logger = logging.getLogger(__name__)
 
 DEFAULT_CUTOFFS = (5, 10, 20)
+# Rows of one score block of a vector scorer. A whole evaluation in blocks of 256 rows is as
+# fast as in blocks of 512 (within 3% at 2,933, 40,000 and 200,000 items; 128 rows are 5-8%
+# slower) and keeps half the scores in memory.
+SCORE_BLOCK_ROWS = 256
 MAX_SCORE_ELEMENTS = 1 << 26  # default bound on the entries of one step's (or block's) scores
 
 
@@ -117,23 +121,22 @@ def scored_steps(model, test: SessionData, batch_size: int):
 
     The scorer's slots follow the session-parallel steps. A scorer that hands out session
     vectors (:class:`~gru4rec_study.models.base.VectorSessionScorer`, such as GRU4Rec's) is
-    scored in blocks that gather the vectors of consecutive steps, up to ``batch_size`` rows:
-    the steps of a few rows at the end of the pass then share one score product instead of
-    paying for one each, and every block is written into one reused score matrix (valid until
-    the next block is asked for). Other scorers are scored step by step.
+    scored in blocks of ``score_block_rows(batch_size)`` rows that gather the vectors of
+    consecutive steps: the steps of a few rows at the end of the pass then share one score
+    product instead of paying for one each, and every block is written into one reused score
+    matrix (valid until the next block is asked for). Other scorers are scored step by step.
     """
     scorer = None
     vectors: list[torch.Tensor] = []
     targets: list[NDArray[np.int64]] = []
-    n_rows = 0
+    n_rows, block_rows = 0, score_block_rows(batch_size)
     buffer: torch.Tensor | None = None
 
-    def block(scorer: VectorSessionScorer) -> torch.Tensor:
+    def block(scorer: VectorSessionScorer, rows: torch.Tensor) -> torch.Tensor:
         nonlocal buffer
-        rows = torch.cat(vectors)
         if buffer is None:
             # Allocated (and its pages touched) once rather than once per block.
-            size = min(batch_size, test.n_prediction_events)
+            size = min(block_rows, test.n_prediction_events)
             buffer = rows.new_empty((size, test.n_items))
         return scorer.scores_of(rows, buffer[: len(rows)])
 
@@ -151,14 +154,21 @@ def scored_steps(model, test: SessionData, batch_size: int):
             times = test.timestamp[step.positions] if getattr(scorer, "uses_time", False) else None
             yield feed(scorer, items, times), step.targets
             continue
-        if n_rows + len(items) > batch_size:
-            yield block(scorer), np.concatenate(targets)
-            vectors, targets, n_rows = [], [], 0
         vectors.append(scorer.session_vectors(items))
         targets.append(step.targets)
         n_rows += len(items)
-    if vectors:
-        yield block(scorer), np.concatenate(targets)
+        while n_rows >= block_rows:
+            rows, positions = torch.cat(vectors), np.concatenate(targets)
+            yield block(scorer, rows[:block_rows]), positions[:block_rows]
+            vectors, targets = [rows[block_rows:]], [positions[block_rows:]]
+            n_rows -= block_rows
+    if n_rows:
+        yield block(scorer, torch.cat(vectors)), np.concatenate(targets)
+
+
+def score_block_rows(batch_size: int) -> int:
+    """Rows of the score blocks of a vector scorer: at most ``SCORE_BLOCK_ROWS``."""
+    return max(1, min(batch_size, SCORE_BLOCK_ROWS))
 
 
 def evaluate(
