@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -182,3 +184,15 @@ def test_bad_evaluation_arguments_name_the_argument(kwargs, message):
     test = _test([("t", "i0", 1), ("t", "i1", 2)], train)
     with pytest.raises(ValueError, match=message):
         evaluate(Popularity().fit(train), test, **kwargs)
+
+
+@pytest.mark.parametrize("where", [0, -1])
+@pytest.mark.parametrize("value", [-1, 6])
+def test_item_indices_outside_the_catalogue_are_named(where, value):
+    train = _train()
+    test = _test([("t", "i0", 1), ("t", "i1", 2), ("t", "i2", 3)], train)
+    item_idx = test.item_idx.copy()
+    item_idx[where] = value  # an input (first event) or a target (last event) out of range
+    bad = dataclasses.replace(test, item_idx=item_idx)
+    with pytest.raises(ValueError, match=r"test item indices must lie in \[0, 6\)"):
+        evaluate(Markov().fit(train), bad)

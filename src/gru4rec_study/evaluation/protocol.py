@@ -106,6 +106,11 @@ def _check_arguments(model, test, cutoffs, tie_policy, batch_size) -> tuple[int,
         raise ValueError(f"{model.name}: the model is not fitted; call fit() before evaluate()")
     if model.item_map.n_items != test.n_items:
         raise ValueError(f"{model.name}: the test data is not encoded with the model's item map")
+    if len(test.item_idx) and (test.item_idx.min() < 0 or test.item_idx.max() >= test.n_items):
+        raise ValueError(
+            f"{model.name}: test item indices must lie in [0, {test.n_items}), the model's"
+            f" catalogue; got {test.item_idx.min()} to {test.item_idx.max()}"
+        )
     cutoffs = tuple(int(c) for c in cutoffs)
     if not cutoffs or min(cutoffs) < 1:
         raise ValueError(f"cutoffs must be positive integers, got {cutoffs}")
