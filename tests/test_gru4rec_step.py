@@ -126,7 +126,7 @@ def test_step_gradients_equal_autograd(config):
     embed_mask, hidden_masks = _masks(config, len(inputs))
     queue = ([embed_mask] if embed_mask is not None else []) + list(hidden_masks)
     step.sampler.next = lambda: samples
-    step._dropout_mask = lambda like, p: queue.pop(0) if p > 0 else None
+    step._dropout_mask = lambda like, p, site: queue.pop(0) if p > 0 else None
     ref_state = []
     ref_loss, ref_grads = _reference(
         net, config, inputs, targets, samples, state, counts, embed_mask, hidden_masks, ref_state

@@ -176,3 +176,16 @@ def test_dropout_mask_follows_the_24_bit_uniforms_of_its_draws():
     uniforms = (words.view(np.uint32) >> 8).astype(np.float64) / 2**24
     mask = kernels.dropout_mask(np.random.PCG64(9), (10_000,), 0.3)
     np.testing.assert_array_equal(mask.numpy() > 0, uniforms >= 0.3)
+
+
+def test_dropout_masks_continue_one_stream_in_buffers_kept_per_site():
+    masks = kernels.DropoutMasks(np.random.PCG64(11))
+    first = masks("embed", (4, 6), 0.5)
+    kept = first.clone()
+    second = masks(0, (4, 6), 0.5)
+    assert torch.equal(first, kept)  # another site's mask leaves this one as it was
+    third = masks("embed", (2, 6), 0.5)  # the shrinking tail: a smaller mask, same buffer
+    assert third.data_ptr() == first.data_ptr()
+    # Together, the three masks are one mask of the stream's next 60 uniforms.
+    whole = kernels.dropout_mask(np.random.PCG64(11), (60,), 0.5)
+    assert torch.equal(torch.cat([kept.view(-1), second.view(-1), third.view(-1)]), whole)

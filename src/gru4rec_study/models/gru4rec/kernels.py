@@ -136,27 +136,41 @@ def adagrad_rows(
 
 
 @jit(parallel=True, **_JIT)
-def _keep_mask(bits, threshold, scale, out):  # pragma: no cover
+def _keep_mask(uniforms, p, scale, out):  # pragma: no cover
     for i in prange(out.shape[0]):
-        out[i] = scale if (bits[i] >> 8) >= threshold else np.float32(0.0)
+        out[i] = scale if uniforms[i] >= p else np.float32(0.0)
+
+
+class DropoutMasks:
+    """Inverted-dropout masks (1 / (1 - p) with probability 1 - p, else 0; float32, CPU).
+
+    Entry k is kept when numpy's float32 uniform from the stream of ``bit_generator`` (the top
+    24 bits of a 32-bit half of a PCG64 draw, divided by 2**24) is at least p. The uniforms and
+    masks are written into buffers kept per dropout ``site``: a site's mask stays valid until
+    that site's next mask. Fresh buffers per step would cost page faults at every step.
+    """
+
+    def __init__(self, bit_generator: np.random.BitGenerator) -> None:
+        self._uniforms = np.random.Generator(bit_generator)
+        self._buffers: dict[object, tuple[np.ndarray, torch.Tensor]] = {}
+
+    def __call__(self, site: object, shape: tuple[int, ...], p: float) -> torch.Tensor:
+        size = int(np.prod(shape))
+        buffers = self._buffers.get(site)
+        if buffers is None or len(buffers[0]) < size:
+            buffers = (np.empty(size, dtype=np.float32), torch.empty(size, dtype=torch.float32))
+            self._buffers[site] = buffers
+        uniforms, mask = buffers[0][:size], buffers[1][:size]
+        self._uniforms.random(out=uniforms, dtype=np.float32)
+        _keep_mask(uniforms, float(p), _f32(1.0 / (1.0 - p)), mask.numpy())
+        return mask.view(shape)
 
 
 def dropout_mask(
     bit_generator: np.random.BitGenerator, shape: tuple[int, ...], p: float
 ) -> torch.Tensor:
-    """Inverted-dropout mask: 1 / (1 - p) with probability 1 - p, else 0 (float32, CPU).
-
-    Every entry takes the top 24 bits of a 32-bit draw, u = bits / 2**24 as numpy's float32
-    uniforms are made, and is kept when u >= p; half a 64-bit draw per entry is cheaper than
-    a float per entry from either library.
-    """
-    size = int(np.prod(shape))
-    words = bit_generator.random_raw((size + 1) // 2)
-    bits = words.view(np.uint32)[:size]
-    mask = torch.empty(shape, dtype=torch.float32)
-    threshold = np.uint32(np.ceil(p * (1 << 24)))
-    _keep_mask(bits, threshold, _f32(1.0 / (1.0 - p)), mask.numpy().reshape(-1))
-    return mask
+    """One mask of :class:`DropoutMasks` in a tensor of its own."""
+    return DropoutMasks(bit_generator)(None, shape, p)
 
 
 @jit(**_JIT)

@@ -40,7 +40,7 @@ class TrainingStep:
         self.fused = self.optimizer.fused
         # Dropout masks on the CPU come from numpy's PCG64, seeded from ``generator``.
         seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
-        self._bits = np.random.PCG64(seed)
+        self._masks = kernels.DropoutMasks(np.random.PCG64(seed))
         self._unique = kernels.UniqueItems(network.n_items) if self.fused else None
         self.sampler = None
         if config.n_sample > 0:
@@ -58,12 +58,15 @@ class TrainingStep:
         counts = np.maximum(item_counts, 1).astype(np.float32)
         self.log_counts = torch.from_numpy(np.log(counts)).to(device)
 
-    def _dropout_mask(self, like: torch.Tensor, p: float) -> torch.Tensor | None:
-        """Inverted dropout: 1 / (1 - p) with probability 1 - p, else 0."""
+    def _dropout_mask(self, like: torch.Tensor, p: float, site: object) -> torch.Tensor | None:
+        """Inverted dropout: 1 / (1 - p) with probability 1 - p, else 0.
+
+        On the CPU the mask lives in ``site``'s buffer, valid until that site's next step.
+        """
         if p <= 0.0:
             return None
         if like.device.type == "cpu":
-            return kernels.dropout_mask(self._bits, tuple(like.shape), p)
+            return self._masks(site, tuple(like.shape), p)
         draws = torch.rand(like.shape, generator=self.generator, device=like.device)
         return draws.ge_(p).mul_(1.0 / (1.0 - p))  # in place: 1.0 where kept, else 0.0
 
@@ -125,13 +128,13 @@ class TrainingStep:
 
         # 2. Forward through the input lookup and the GRU layers, with dropout.
         x = wy_rows.index_select(0, inverse[:n]) if shared else net._input(inputs)
-        embed_mask = self._dropout_mask(x, cfg.dropout_p_embed) if x is not None else None
+        embed_mask = self._dropout_mask(x, cfg.dropout_p_embed, "embed") if x is not None else None
         if embed_mask is not None:
             x = x.mul_(embed_mask)  # a gather's fresh result
         caches = []
         for i in range(len(state)):
             h_new, rz, c, h_minus_c, gh_n = net._cell(i, x, inputs, state[i])
-            mask = self._dropout_mask(h_new, cfg.dropout_p_hidden)
+            mask = self._dropout_mask(h_new, cfg.dropout_p_hidden, i)
             out = h_new.mul_(mask) if mask is not None else h_new  # h_new is kept nowhere else
             caches.append(_LayerCache(x, state[i], rz, c, h_minus_c, gh_n, mask))
             state[i] = out
