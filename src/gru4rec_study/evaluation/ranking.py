@@ -68,10 +68,9 @@ def _ranks_on_cpu(scores: torch.Tensor, targets: torch.Tensor, policy: str) -> t
     return torch.from_numpy(ranks)
 
 
-def _counts_in_chunks(scores: torch.Tensor, targets: torch.Tensor, policy, chunk_size, overwrite):
+def _counts_in_chunks(scores: torch.Tensor, target_scores, policy, chunk_size, overwrite):
     """(greater, at_least) as float64 counts, by in-place comparisons of column chunks."""
-    target_scores = scores.gather(1, targets.view(-1, 1))
-    greater = torch.zeros(len(targets), dtype=torch.float64, device=scores.device)
+    greater = torch.zeros(len(target_scores), dtype=torch.float64, device=scores.device)
     at_least = torch.zeros_like(greater)
     for start in range(0, scores.shape[1], chunk_size):
         block = scores[:, start : start + chunk_size]
@@ -136,10 +135,11 @@ def target_ranks(
         compiled = loop_can
     if compiled:
         return _ranks_on_cpu(scores, targets.to(torch.int64).contiguous(), policy)
+    target_scores = scores.gather(1, targets.view(-1, 1))
     # A NaN score compares false with everything: rank it last rather than first.
-    nan_target = torch.isnan(scores.gather(1, targets.view(-1, 1)).view(-1))
+    nan_target = torch.isnan(target_scores.view(-1))
     chunk_size = min(chunk_size, 1 << 24)
-    greater, at_least = _counts_in_chunks(scores, targets, policy, chunk_size, overwrite)
+    greater, at_least = _counts_in_chunks(scores, target_scores, policy, chunk_size, overwrite)
     if policy == "conservative":
         ranks = at_least
     elif policy == "standard":

@@ -118,11 +118,11 @@ class TrainingStep:
         index = torch.cat([inputs, columns]) if shared else columns
         if self._unique is not None:
             rows, inverse, counts = self._unique(index, n if shared else 0)
-            col_inverse = inverse[n:] if shared else inverse
         else:
             rows, inverse = unique_rows(index, net.n_items)
-            col_inverse = inverse[n:] if shared else inverse
-            counts = torch.bincount(col_inverse, minlength=len(rows)).float()
+            counts = torch.bincount(inverse[n:] if shared else inverse, minlength=len(rows))
+            counts = counts.float()
+        col_inverse = inverse[n:] if shared else inverse
         out_rows = net.tables["output"].index_select(0, rows)  # (U, H + 1): [Wy | By]
         wy_rows = out_rows[:, :-1]
 
