@@ -21,7 +21,7 @@ from gru4rec_study.data.batching import session_parallel_steps
 from gru4rec_study.data.sessions import ItemMap
 from gru4rec_study.data.synthetic import synthetic_events
 from gru4rec_study.evaluation import evaluate
-from gru4rec_study.evaluation.protocol import MAX_SCORE_ELEMENTS, score_block_rows
+from gru4rec_study.evaluation.protocol import MAX_SCORE_ELEMENTS, score_block_rows, vector_walk
 from gru4rec_study.models import GRU4Rec, load_preset
 from gru4rec_study.models.gru4rec.network import GRU4RecNetwork
 from gru4rec_study.models.gru4rec.trainer import TrainingStep
@@ -120,11 +120,6 @@ def time_evaluation(model, test, batch_size=512, rounds=7):
     block_rows = score_block_rows(batch_size)
     scorer = model.scorer(1)
     hidden = torch.randn(test.n_prediction_events, scorer._wy_t.shape[0], dtype=torch.float64)
-    items = torch.from_numpy(test.item_idx)
-    inputs = [
-        items[torch.from_numpy(s.positions)]
-        for s in session_parallel_steps(test.session_offsets, batch_size)
-    ]
 
     scores = torch.empty(block_rows, test.n_items, dtype=torch.float64)
 
@@ -133,10 +128,9 @@ def time_evaluation(model, test, batch_size=512, rounds=7):
             scorer.scores_of(block, scores[: len(block)])
 
     def gru():
-        fresh = model.scorer(1)  # its set-up: the float64 copy (and, later, the gate table)
-        for index in inputs:
-            fresh.state = fresh.net.zero_state(len(index))
-            fresh.session_vectors(index.numpy())
+        # The scorer's set-up (the float64 copy, later the gate table) and evaluation's walk.
+        for _ in vector_walk(model.scorer(1), test):
+            pass
 
     turns = []
     for _ in range(rounds):

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from gru4rec_study.evaluation import evaluate
-from gru4rec_study.evaluation.protocol import scored_steps
+from gru4rec_study.evaluation import evaluate, protocol
+from gru4rec_study.evaluation.protocol import scored_steps, vector_walk, walk_groups
 from gru4rec_study.models import GRU4Rec, GRU4RecConfig, VectorSessionScorer
 from gru4rec_study.models.gru4rec import model as gru4rec_model
 from gru4rec_study.models.gru4rec.network import GRU4RecNetwork
@@ -90,20 +90,33 @@ def test_blocks_rank_as_each_session_scored_alone(two_layer_models, bundled_slic
         np.testing.assert_array_equal(result.ranks[np.argsort(result.event_index)], expected)
 
 
+@pytest.mark.parametrize("walk_events", [protocol.MAX_WALK_EVENTS, 150])
 @pytest.mark.parametrize("batch_size, rows", [(7, 7), (300, 256)])
-def test_blocks_are_full_but_the_last_and_hold_every_event_once(trained, batch_size, rows):
+def test_blocks_are_full_but_each_groups_last_and_hold_every_event_once(
+    trained, batch_size, rows, walk_events, monkeypatch
+):
     model, test = trained
+    monkeypatch.setattr(protocol, "MAX_WALK_EVENTS", walk_events)
+    events = np.diff(test.session_offsets) - 1
+    group_events = [int(events[g].sum()) for g in walk_groups(test.session_offsets, walk_events)]
     seen, previous = [], None
     for scores, positions in scored_steps(model, test, batch_size=batch_size):
         assert scores.shape == (len(positions), test.n_items)
         if previous is not None:  # one score matrix, reused block after block
             assert scores.data_ptr() == previous
         previous = scores.data_ptr()
-        seen.append(positions)
-    sizes = [len(p) for p in seen]
-    assert set(sizes[:-1]) == {rows} and 0 < sizes[-1] <= rows
-    expected = np.concatenate([np.arange(a + 1, b) for a, b in zip(*_bounds(test), strict=True)])
-    np.testing.assert_array_equal(np.sort(np.concatenate(seen)), expected)
+        seen.append(len(positions))
+    # Every group's events in blocks of `rows`, the group's last block the remainder.
+    expected_sizes = [
+        size
+        for n in group_events
+        for size in [rows] * (n // rows) + ([n % rows] if n % rows else [])
+    ]
+    assert seen == expected_sizes
+    if walk_events == 150:
+        assert len(group_events) > 3 and max(group_events) <= 150
+    else:
+        assert group_events == [test.n_prediction_events]
 
 
 def _bounds(test):
@@ -178,3 +191,95 @@ def test_the_table_is_built_once_n_items_events_are_fed_and_ranks_alike(
         scorer.session_vectors(np.array([0]))
     assert scorer._input_gates is None
     np.testing.assert_array_equal(evaluate(model, test).ranks, reference.ranks)
+
+
+@pytest.mark.parametrize("policy", ["conservative", "standard", "median"])
+@pytest.mark.parametrize("walk_events", [1, 60])
+def test_ranks_do_not_depend_on_how_sessions_are_grouped(
+    two_layer_models, bundled_slice, policy, walk_events, monkeypatch
+):
+    model, (_, test) = two_layer_models["onehot"], bundled_slice
+    expected = _ranks_session_by_session(model, test, policy)
+    monkeypatch.setattr(protocol, "MAX_WALK_EVENTS", walk_events)  # 1: a group per session
+    result = evaluate(model, test, tie_policy=policy, batch_size=5)
+    np.testing.assert_array_equal(result.ranks[np.argsort(result.event_index)], expected)
+
+
+def test_walk_groups_by_hand():
+    # Sessions of 3, 1, 5, 2 and 4 events: 2, 0, 4, 1 and 3 next-item events.
+    offsets = np.cumsum([0, 3, 1, 5, 2, 4])
+    as_lists = lambda limit: [g.tolist() for g in walk_groups(offsets, limit)]  # noqa: E731
+    # Consecutive sessions up to 5 events; the one-event session has none and is left out.
+    assert as_lists(5) == [[0], [2, 3], [4]]
+    # A session above the limit is a group of its own.
+    assert as_lists(3) == [[0], [2], [3], [4]]
+    # One group, longest first; equal lengths keep their order.
+    assert as_lists(100) == [[2, 4, 0, 3]]
+    ties = np.cumsum([0, 2, 4, 4, 3])
+    assert [g.tolist() for g in walk_groups(ties, 100)] == [[1, 2, 3, 0]]
+    assert list(walk_groups(np.array([0, 1, 2]), 10)) == []  # no next-item event at all
+
+
+class _CountingScorer:
+    """A vector scorer that records the rows of every step and hands out the fed items."""
+
+    def __init__(self):
+        self.steps, self.restarts, self.slots = [], [], 0
+
+    def restart(self, n_slots):
+        self.restarts.append(n_slots)
+        self.slots = n_slots
+
+    def keep(self, mask):
+        assert len(mask) == self.slots
+        self.slots = int(mask.sum())
+        assert mask[: self.slots].all()  # a prefix
+
+    def reset(self, slots):
+        raise AssertionError("the walk never resets a slot")
+
+    def session_vectors(self, items):
+        assert len(items) == self.slots
+        self.steps.append(len(items))
+        return torch.from_numpy(np.asarray(items, dtype=np.float64)).view(-1, 1)
+
+    def scores_of(self, vectors, out=None):
+        raise AssertionError("not scored here")
+
+    def scores(self, items):
+        raise AssertionError("not scored here")
+
+
+def test_the_walk_takes_as_many_steps_as_the_longest_session_of_each_group(bundled_slice):
+    _, test = bundled_slice
+    scorer = _CountingScorer()
+    assert isinstance(scorer, VectorSessionScorer)
+    walked = list(vector_walk(scorer, test))
+    events = np.diff(test.session_offsets) - 1
+    groups = list(walk_groups(test.session_offsets, protocol.MAX_WALK_EVENTS))
+    assert scorer.restarts == [len(g) for g in groups]
+    assert len(scorer.steps) == sum(int(events[g].max()) for g in groups)
+    # Step t feeds the sessions with more than t next-item events; rows never grow.
+    for group, (vectors, positions) in zip(groups, walked, strict=True):
+        lengths = events[group]
+        per_step = [int((lengths > t).sum()) for t in range(int(lengths.max()))]
+        assert per_step == sorted(per_step, reverse=True)
+        assert len(vectors) == len(positions) == lengths.sum()
+        # Row i holds the item fed at the event before its target.
+        np.testing.assert_array_equal(vectors[:, 0].numpy(), test.item_idx[positions - 1])
+    every = np.concatenate([p for _, p in walked])
+    expected = np.concatenate([np.arange(a + 1, b) for a, b in zip(*_bounds(test), strict=True)])
+    np.testing.assert_array_equal(np.sort(every), expected)
+
+
+def test_restart_gives_fresh_sessions(trained):
+    model, _ = trained
+    scorer, fresh = model.scorer(3), model.scorer(2)
+    scorer.session_vectors(np.array([0, 1, 2]))
+    scorer.restart(2)
+    torch.testing.assert_close(
+        scorer.session_vectors(np.array([5, 6])),
+        fresh.session_vectors(np.array([5, 6])),
+        rtol=0,
+        atol=0,
+    )

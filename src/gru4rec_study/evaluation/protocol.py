@@ -1,7 +1,8 @@
 """The evaluation protocol: every model ranks the same next-item events over the whole catalogue.
 
-Test sessions are walked with the session-parallel iterator (slots reset at every new session);
-for each event after the first of a session the model scores all training items given the
+Test sessions are walked with the session-parallel iterator (slots reset at every new session),
+or, for a scorer of session vectors (GRU4Rec), in groups of sessions side by side, longest
+first; for each event after the first of a session the model scores all training items given the
 prefix, and the target's rank is stored per event. Metrics are computed from those ranks, so
 they cannot depend on the evaluation batch size.
 """
@@ -32,6 +33,9 @@ DEFAULT_CUTOFFS = (5, 10, 20)
 # fast as in blocks of 512 (within 3% at 2,933, 40,000 and 200,000 items; 128 rows are 5-8%
 # slower) and keeps half the scores in memory.
 SCORE_BLOCK_ROWS = 256
+# Next-item events of one group of sessions walked side by side by a vector scorer: bounds the
+# vectors kept before they are scored (32 MB of float64 vectors of 128 units).
+MAX_WALK_EVENTS = 1 << 15
 MAX_SCORE_ELEMENTS = 1 << 26  # default bound on the entries of one step's (or block's) scores
 
 
@@ -122,53 +126,86 @@ def _check_arguments(model, test, cutoffs, tie_policy, batch_size) -> tuple[int,
 
 
 def scored_steps(model, test: SessionData, batch_size: int):
-    """Yield (scores, target positions) blocks covering every event once, in test order per slot.
+    """Yield (scores, target positions) blocks covering every event once.
 
-    The scorer's slots follow the session-parallel steps. A scorer that hands out session
-    vectors (:class:`~gru4rec_study.models.base.VectorSessionScorer`, such as GRU4Rec's) is
-    scored in blocks of ``score_block_rows(batch_size)`` rows that gather the vectors of
-    consecutive steps: the steps of a few rows at the end of the pass then share one score
-    product instead of paying for one each, and every block is written into one reused score
-    matrix (valid until the next block is asked for). Other scorers are scored step by step.
+    A scorer that hands out session vectors (a
+    :class:`~gru4rec_study.models.base.VectorSessionScorer`, such as GRU4Rec's) walks groups of
+    sessions side by side, longest first (:func:`vector_walk`), and its vectors are scored in
+    blocks of ``score_block_rows(batch_size)`` rows written into one reused score matrix (valid
+    until the next block is asked for). Other scorers follow the session-parallel steps of
+    ``batch_size`` slots and are scored step by step.
     """
+    scorer = model.scorer(1)
+    if isinstance(scorer, VectorSessionScorer):
+        yield from _vector_blocks(scorer, test, score_block_rows(batch_size))
+        return
     scorer = None
-    vectors: list[torch.Tensor] = []
-    targets: list[NDArray[np.int64]] = []
-    n_rows, block_rows = 0, score_block_rows(batch_size)
-    buffer: torch.Tensor | None = None
-
-    def block(scorer: VectorSessionScorer, rows: torch.Tensor) -> torch.Tensor:
-        nonlocal buffer
-        if buffer is None:
-            # Allocated (and its pages touched) once rather than once per block.
-            size = min(block_rows, test.n_prediction_events)
-            buffer = rows.new_empty((size, test.n_items))
-        return scorer.scores_of(rows, buffer[: len(rows)])
-
     for step in session_parallel_steps(test.session_offsets, batch_size):
         if scorer is None:
             scorer = model.scorer(len(step.positions))
-            blocks = isinstance(scorer, VectorSessionScorer)
         else:
             if step.keep is not None:
                 scorer.keep(step.keep)
             scorer.reset(step.reset)
         items = test.item_idx[step.positions]
-        if not blocks:
-            # The current events' times (not the targets'), for the scorers that use them.
-            times = test.timestamp[step.positions] if getattr(scorer, "uses_time", False) else None
-            yield feed(scorer, items, times), step.targets
-            continue
-        vectors.append(scorer.session_vectors(items))
-        targets.append(step.targets)
-        n_rows += len(items)
-        while n_rows >= block_rows:
-            rows, positions = torch.cat(vectors), np.concatenate(targets)
-            yield block(scorer, rows[:block_rows]), positions[:block_rows]
-            vectors, targets = [rows[block_rows:]], [positions[block_rows:]]
-            n_rows -= block_rows
-    if n_rows:
-        yield block(scorer, torch.cat(vectors)), np.concatenate(targets)
+        # The current events' times (not the targets'), for the scorers that use them.
+        times = test.timestamp[step.positions] if getattr(scorer, "uses_time", False) else None
+        yield feed(scorer, items, times), step.targets
+
+
+def walk_groups(session_offsets: NDArray[np.int64], max_events: int = MAX_WALK_EVENTS):
+    """The sessions with a next-item event, in groups of consecutive sessions, longest first.
+
+    A group holds at most ``max_events`` next-item events (or a single session), which bounds
+    the vectors kept for it. Equal lengths keep the sessions' order.
+    """
+    events = np.diff(session_offsets) - 1
+    total = np.concatenate([[0], np.cumsum(np.maximum(events, 0))])
+    start = 0
+    while start < len(events):
+        stop = int(np.searchsorted(total, total[start] + max_events, side="right")) - 1
+        stop = max(stop, start + 1)
+        group = start + np.flatnonzero(events[start:stop] > 0)
+        if len(group):
+            yield group[np.argsort(-events[group], kind="stable")]
+        start = stop
+
+
+def vector_walk(scorer: VectorSessionScorer, test: SessionData):
+    """Yield (vectors, target positions) of every group of :func:`walk_groups`.
+
+    All sessions of a group run side by side, longest first, so the ones still going at every
+    step are a prefix of the slots: the walk has as many steps as the group's longest session
+    has next-item events, and a step keeps a prefix of the slots instead of refilling them.
+    Row ``i`` of the vectors is the state that predicts the event at ``positions[i]``.
+    """
+    offsets = test.session_offsets
+    for group in walk_groups(offsets, MAX_WALK_EVENTS):
+        firsts, lengths = offsets[group], offsets[group + 1] - offsets[group] - 1
+        going = len(group) - np.cumsum(np.bincount(lengths))  # sessions with events at step t
+        scorer.restart(len(group))
+        vectors, targets, slots = [], [], len(group)
+        for step in range(int(lengths[0])):
+            if going[step] < slots:
+                scorer.keep(np.arange(slots) < going[step])
+                slots = int(going[step])
+            positions = firsts[:slots] + step
+            vectors.append(scorer.session_vectors(test.item_idx[positions]))
+            targets.append(positions + 1)
+        yield torch.cat(vectors), np.concatenate(targets)
+
+
+def _vector_blocks(scorer: VectorSessionScorer, test: SessionData, block_rows: int):
+    """The vectors of :func:`vector_walk`, scored in blocks of ``block_rows`` rows."""
+    buffer = None
+    for rows, positions in vector_walk(scorer, test):
+        if buffer is None:
+            # One score matrix for every block, its pages touched once.
+            size = min(block_rows, test.n_prediction_events)
+            buffer = rows.new_empty((size, test.n_items))
+        for first in range(0, len(rows), block_rows):
+            block, targets = rows[first : first + block_rows], positions[first : first + block_rows]
+            yield scorer.scores_of(block, buffer[: len(block)]), targets
 
 
 def score_block_rows(batch_size: int) -> int:
@@ -201,8 +238,10 @@ def evaluate(
     tie_policy
         ``conservative`` (default), ``standard`` or ``median``; see :mod:`.ranking`.
     batch_size
-        Number of sessions scored in parallel; it changes speed, not results (float64 scores;
-        only items with exactly equal parameters can round apart, docs/deviations.md row 19).
+        Number of sessions scored in parallel (for GRU4Rec, which walks groups of up to
+        ``MAX_WALK_EVENTS`` events side by side: the rows of its score blocks, at most
+        ``SCORE_BLOCK_ROWS``); it changes speed, not results (float64 scores; only items with
+        exactly equal parameters can round apart, docs/deviations.md row 19).
     max_score_elements
         Upper bound on the number of entries of one step's (or block's) score matrix (batch x
         n_items); the batch is made smaller for large catalogues, so the scores stay bounded

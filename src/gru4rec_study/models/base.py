@@ -59,6 +59,9 @@ class VectorSessionScorer(SessionScorer, Protocol):
     two parts, and ``recommend`` calls ``scores``.
     """
 
+    def restart(self, n_slots: int) -> None:
+        """Forget every session: ``n_slots`` slots that all start new sessions."""
+
     def session_vectors(self, items: NDArray[np.int64]) -> torch.Tensor:
         """Feed one item index per slot; return the slots' vectors, shape (n_slots, d).
 

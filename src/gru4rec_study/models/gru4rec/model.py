@@ -113,6 +113,9 @@ class _GRU4RecScorer:
     def keep(self, mask: NDArray[np.bool_]) -> None:
         self.state = keep_rows(self.state, mask)
 
+    def restart(self, n_slots: int) -> None:
+        self.state = self.net.zero_state(n_slots)
+
     def reset(self, slots: NDArray[np.int64]) -> None:
         if len(slots):
             # Not in place: vectors handed out by session_vectors() must not change.
