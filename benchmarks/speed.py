@@ -111,15 +111,15 @@ def time_evaluation(model, test, batch_size=512, rounds=7):
     product is that of every test event's hidden state with the item matrix, in float64, in
     the evaluation's blocks (of at most 256 rows), into one preallocated matrix. The GRU work
     computes those hidden states (the scorer's set-up, with its input-gate table on small
-    catalogues, and the steps of the session-parallel walk); the bare product does not
-    include it. The three are timed in turns: medians of ``rounds`` turns, and the overheads
+    catalogues, and the steps of evaluation's walk, ``vector_walk``); the bare product does
+    not include it. The three are timed in turns: medians of ``rounds`` turns, and the overheads
     as medians of the per-turn ratios.
     """
     # The batch evaluate() works with: made smaller for large catalogues (max_score_elements).
     batch_size = max(1, min(batch_size, MAX_SCORE_ELEMENTS // test.n_items))
     block_rows = score_block_rows(batch_size)
     scorer = model.scorer(1)
-    hidden = torch.randn(test.n_prediction_events, scorer._wy_t.shape[0], dtype=torch.float64)
+    hidden = torch.randn(test.n_prediction_events, model.config.layers[-1], dtype=torch.float64)
 
     scores = torch.empty(block_rows, test.n_items, dtype=torch.float64)
 

@@ -246,10 +246,10 @@ def evaluate(
         Upper bound on the number of entries of one step's (or block's) score matrix (batch x
         n_items); the batch is made smaller for large catalogues, so the scores stay bounded
         (2**26 entries by default: 512 MB in float64, the precision of the GRU4Rec and Markov
-        scores). The model adds its own scoring copy: GRU4Rec keeps its weights and a
-        transposed item matrix in float64 (16 bytes per item and unit: 1.6 GB for a million
-        items of 100 units), and on catalogues of up to 2**22 / (3 H_1) items its first layer's
-        input product per item (at most 32 MB).
+        scores). The model adds its own scoring copy: GRU4Rec keeps its weights in
+        float64 (8 bytes per item and unit of each item table: 0.8 GB for a million items of
+        100 units with the shared embedding), and on catalogues of up to 2**22 / (3 H_1)
+        items its first layer's input product per item (at most 32 MB).
     sampled
         Also rank every target against sampled negatives (a labelled comparison mode; the
         metrics stay full-ranking). ``item_counts`` (training support) is needed for sampling

@@ -99,11 +99,13 @@ class _GRU4RecScorer:
     def __init__(self, network: GRU4RecNetwork, n_slots: int) -> None:
         self.net = network.converted(torch.float64)
         self.state = self.net.zero_state(n_slots)
-        # Contiguous copies: the score product is the bulk of evaluation.
-        self._wy_t = self.net.Wy.T.contiguous()
+        # The item vectors as a transposed view of the output table: BLAS reads it as fast as
+        # a contiguous transposed copy (within 4% at 2,933 to 200,000 items), which would cost
+        # 8 bytes per item and unit more and 120 ms to make for 200,000 items of 100 units.
+        self._wy_t = self.net.Wy.T
         self._by = self.net.By.contiguous()
         # The first layer's input product, once per item rather than once per event: built
-        # once n_items events have been fed (when it has cost no more than it saves), and only
+        # when n_items events have been fed (it has then cost no more than it saves), and only
         # while it is small.
         gates = network.n_items * 3 * network.config.layers[0]
         self._table_allowed = gates <= MAX_INPUT_GATES
@@ -125,6 +127,7 @@ class _GRU4RecScorer:
     def session_vectors(self, items: NDArray[np.int64]) -> torch.Tensor:
         index = torch.from_numpy(np.asarray(items, dtype=np.int64)).to(self.net.device)
         self._fed += len(index)
+        # Built before the step that brings the events fed to n_items, so that it serves it.
         if self._input_gates is None and self._table_allowed and self._fed >= self.net.n_items:
             self._input_gates = self.net.input_gates()
         # hidden_step puts fresh tensors in the state, so the output is never written again.
