@@ -45,7 +45,11 @@ def load_model(directory: str | Path, **options: Any) -> Recommender:
     by_name = {cls.name: cls for cls in MODELS.values()}
     if header["model"] not in by_name:
         raise ValueError(f"{directory}: unknown model {header['model']!r}")
-    return by_name[header["model"]].from_state(header["config"], item_map, tensors, **options)
+    try:
+        return by_name[header["model"]].from_state(header["config"], item_map, tensors, **options)
+    except (KeyError, ValueError, RuntimeError) as error:
+        # A config, or tensors that do not fit it or the item map (names, shapes, values).
+        raise ValueError(f"{directory}: {error}") from error
 
 
 __all__ = [

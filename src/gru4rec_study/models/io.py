@@ -34,18 +34,51 @@ def save_model_files(model: Any, directory: str | Path) -> Path:
 
 
 def read_model_files(directory: str | Path) -> tuple[dict[str, Any], ItemMap, dict]:
-    """Return the header, item map and tensors saved by :func:`save_model_files`."""
+    """Return the header, item map and tensors saved by :func:`save_model_files`.
+
+    Raises
+    ------
+    FileNotFoundError
+        When one of the three files is missing (the error names it).
+    ValueError
+        When a file cannot be read as what :func:`save_model_files` writes (unreadable JSON, a
+        truncated or foreign weights file); the error names the file.
+    """
     directory = Path(directory)
     config_path = directory / CONFIG_FILE
     if not config_path.is_file():
         raise FileNotFoundError(f"{directory}: not a saved model (no {CONFIG_FILE})")
-    header = json.loads(config_path.read_text())
-    if header.get("format") != FORMAT_VERSION:
-        raise ValueError(f"{config_path}: unsupported model format {header.get('format')!r}")
-    ids = json.loads((directory / ITEMS_FILE).read_text())
-    item_map = ItemMap(np.asarray(ids, dtype=object))
-    tensors = torch.load(directory / TENSORS_FILE, weights_only=True, map_location="cpu")
+    for name in (ITEMS_FILE, TENSORS_FILE):
+        if not (directory / name).is_file():
+            raise FileNotFoundError(f"{directory}: the saved model lacks {name}")
+    header = _read_json(config_path)
+    if not isinstance(header, dict) or header.get("format") != FORMAT_VERSION:
+        found = header.get("format") if isinstance(header, dict) else header
+        raise ValueError(f"{config_path}: unsupported model format {found!r}")
+    ids = _read_json(directory / ITEMS_FILE)
+    if not isinstance(ids, list):
+        raise ValueError(f"{directory / ITEMS_FILE}: expected a list of item ids")
+    try:
+        item_map = ItemMap(np.asarray(ids, dtype=object))
+    except ValueError as error:
+        raise ValueError(f"{directory / ITEMS_FILE}: {error}") from error
+    path = directory / TENSORS_FILE
+    try:
+        tensors = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as error:  # truncated zip, empty file, pickled objects: all unreadable
+        raise ValueError(f"{path}: not a readable weights file ({type(error).__name__})") from error
+    if not isinstance(tensors, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in tensors.items()
+    ):
+        raise ValueError(f"{path}: expected a dict of named tensors")
     return header, item_map, tensors
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path}: not valid JSON ({error})") from error
 
 
 def csr_tensors(matrix: Any, prefix: str = "") -> dict[str, torch.Tensor]:

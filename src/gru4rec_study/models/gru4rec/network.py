@@ -146,14 +146,42 @@ class GRU4RecNetwork:
         tensors.update({k: v.clone() for k, v in self.dense_views(self.dense).items()})
         return tensors
 
+    def tensor_shapes(self) -> dict[str, tuple[int, ...]]:
+        """The name and shape of every tensor of :meth:`state_tensors`."""
+        layers, n = self.config.layers, self.n_items
+        shapes: dict[str, tuple[int, ...]] = {"Wy": (n, layers[-1]), "By": (n,)}
+        if self.mode == "embedding":
+            shapes["E"] = (n, self.config.embedding)
+        if self.mode == "onehot":
+            shapes["Wx"] = (n, 3 * layers[0])
+        shapes.update(self.dense_layout())
+        return shapes
+
     def load_state(self, tensors: dict[str, torch.Tensor]) -> GRU4RecNetwork:
-        """Take parameters named as :meth:`state_tensors` names them."""
+        """Take parameters named as :meth:`state_tensors` names them.
+
+        Raises ``ValueError`` when a tensor is missing, unexpected, of another shape than the
+        config and the catalogue give (item tables have one row per item), or not finite.
+        """
+        shapes = self.tensor_shapes()
+        missing = [name for name in shapes if name not in tensors]
+        if missing:
+            raise ValueError(f"GRU4Rec weights lack {missing}")
+        unexpected = sorted(set(tensors) - set(shapes))
+        if unexpected:
+            raise ValueError(f"GRU4Rec weights hold tensors the config does not use: {unexpected}")
+        for name, shape in shapes.items():
+            if tuple(tensors[name].shape) != shape:
+                raise ValueError(
+                    f"GRU4Rec weight {name} has shape {tuple(tensors[name].shape)}; the config"
+                    f" and the item map ({self.n_items} items) give {shape}"
+                )
+            bad = int((~torch.isfinite(tensors[name].float())).sum())
+            if bad:
+                raise ValueError(f"GRU4Rec weight {name} has {bad} NaN or infinite values")
         self.tables = {k: tensors[k].float() for k in ("E", "Wx") if k in tensors}
         self.tables["output"] = torch.cat([tensors["Wy"], tensors["By"].view(-1, 1)], 1).float()
         layout = self.dense_layout()
-        missing = [name for name, _ in layout if name not in tensors]
-        if missing:
-            raise ValueError(f"GRU4Rec weights lack {missing}")
         self.dense = torch.cat([tensors[name].reshape(-1).float() for name, _ in layout])
         return self.to(self.device)
 
