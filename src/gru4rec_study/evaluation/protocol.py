@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -125,7 +126,9 @@ def _check_arguments(model, test, cutoffs, tie_policy, batch_size) -> tuple[int,
     return cutoffs
 
 
-def scored_steps(model, test: SessionData, batch_size: int):
+def scored_steps(
+    model, test: SessionData, batch_size: int
+) -> Iterator[tuple[torch.Tensor, NDArray[np.int64]]]:
     """Yield (scores, target positions) blocks covering every event once.
 
     A scorer that hands out session vectors (a
@@ -153,7 +156,9 @@ def scored_steps(model, test: SessionData, batch_size: int):
         yield feed(scorer, items, times), step.targets
 
 
-def walk_groups(session_offsets: NDArray[np.int64], max_events: int = MAX_WALK_EVENTS):
+def walk_groups(
+    session_offsets: NDArray[np.int64], max_events: int = MAX_WALK_EVENTS
+) -> Iterator[NDArray[np.int64]]:
     """The sessions with a next-item event, in groups of consecutive sessions, longest first.
 
     A group holds at most ``max_events`` next-item events (or a single session), which bounds
@@ -171,7 +176,9 @@ def walk_groups(session_offsets: NDArray[np.int64], max_events: int = MAX_WALK_E
         start = stop
 
 
-def vector_walk(scorer: VectorSessionScorer, test: SessionData):
+def vector_walk(
+    scorer: VectorSessionScorer, test: SessionData
+) -> Iterator[tuple[torch.Tensor, NDArray[np.int64]]]:
     """Yield (vectors, target positions) of every group of :func:`walk_groups`.
 
     All sessions of a group run side by side, longest first, so the ones still going at every
@@ -184,7 +191,9 @@ def vector_walk(scorer: VectorSessionScorer, test: SessionData):
         firsts, lengths = offsets[group], offsets[group + 1] - offsets[group] - 1
         going = len(group) - np.cumsum(np.bincount(lengths))  # sessions with events at step t
         scorer.restart(len(group))
-        vectors, targets, slots = [], [], len(group)
+        vectors: list[torch.Tensor] = []
+        targets: list[NDArray[np.int64]] = []
+        slots = len(group)
         for step in range(int(lengths[0])):
             if going[step] < slots:
                 scorer.keep(np.arange(slots) < going[step])
@@ -195,9 +204,11 @@ def vector_walk(scorer: VectorSessionScorer, test: SessionData):
         yield torch.cat(vectors), np.concatenate(targets)
 
 
-def _vector_blocks(scorer: VectorSessionScorer, test: SessionData, block_rows: int):
+def _vector_blocks(
+    scorer: VectorSessionScorer, test: SessionData, block_rows: int
+) -> Iterator[tuple[torch.Tensor, NDArray[np.int64]]]:
     """The vectors of :func:`vector_walk`, scored in blocks of ``block_rows`` rows."""
-    buffer = None
+    buffer: torch.Tensor | None = None
     for rows, positions in vector_walk(scorer, test):
         if buffer is None:
             # One score matrix for every block, its pages touched once.
@@ -280,7 +291,7 @@ def evaluate(
         # Top lists and sampled ranks first: the full ranking overwrites the scores.
         if lists is not None:
             lists.add(scores)
-        if sampler is not None:
+        if sampler is not None and sample_ranks is not None:
             negatives = sampler.draw(test.item_idx[positions])
             sample_ranks[events] = (
                 sampled_ranks(scores, targets, negatives, tie_policy).cpu().numpy()

@@ -24,7 +24,7 @@ from gru4rec_study.models.sknn import VSKNN, SessionKNN
 from gru4rec_study.models.spop import SessionPopularity
 from gru4rec_study.models.stan import STAN, VSTAN
 
-MODELS: dict[str, type] = {
+MODELS: dict[str, Any] = {
     "popularity": Popularity,
     "spop": SessionPopularity,
     "markov": Markov,
@@ -42,7 +42,7 @@ MODELS: dict[str, type] = {
 def load_model(directory: str | Path, **options: Any) -> Recommender:
     """Load a model saved with ``model.save(directory)``."""
     header, item_map, tensors = read_model_files(directory)
-    by_name = {cls.name: cls for cls in MODELS.values()}
+    by_name: dict[str, Any] = {cls.name: cls for cls in MODELS.values()}
     if header["model"] not in by_name:
         raise ValueError(f"{directory}: unknown model {header['model']!r}")
     try:

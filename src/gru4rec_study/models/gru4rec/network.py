@@ -82,7 +82,7 @@ class GRU4RecNetwork:
         n_input = {"constrained": layers[-1], "embedding": self.config.embedding, "onehot": 0}[
             self.mode
         ]
-        layout = []
+        layout: list[tuple[str, tuple[int, ...]]] = []
         for i, size in enumerate(layers):
             if not (i == 0 and self.mode == "onehot"):
                 layout.append((f"w_ih.{i}", (n_input, 3 * size)))
