@@ -47,9 +47,11 @@ def load_model(directory: str | Path, **options: Any) -> Recommender:
         raise ValueError(f"{directory}: unknown model {header['model']!r}")
     try:
         return by_name[header["model"]].from_state(header["config"], item_map, tensors, **options)
-    except (KeyError, ValueError, RuntimeError) as error:
+    except (ValueError, TypeError, RuntimeError) as error:
         # A config, or tensors that do not fit it or the item map (names, shapes, values).
         raise ValueError(f"{directory}: {error}") from error
+    except KeyError as error:
+        raise ValueError(f"{directory}: the saved model lacks {error.args[0]!r}") from error
 
 
 __all__ = [

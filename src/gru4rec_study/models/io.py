@@ -55,9 +55,11 @@ def read_model_files(directory: str | Path) -> tuple[dict[str, Any], ItemMap, di
     if not isinstance(header, dict) or header.get("format") != FORMAT_VERSION:
         found = header.get("format") if isinstance(header, dict) else header
         raise ValueError(f"{config_path}: unsupported model format {found!r}")
+    if not isinstance(header.get("model"), str) or not isinstance(header.get("config"), dict):
+        raise ValueError(f"{config_path}: expected a model name and a config object")
     ids = _read_json(directory / ITEMS_FILE)
-    if not isinstance(ids, list):
-        raise ValueError(f"{directory / ITEMS_FILE}: expected a list of item ids")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise ValueError(f"{directory / ITEMS_FILE}: expected a non-empty list of item ids (text)")
     try:
         item_map = ItemMap(np.asarray(ids, dtype=object))
     except ValueError as error:
@@ -81,6 +83,27 @@ def _read_json(path: Path) -> Any:
         raise ValueError(f"{path}: not valid JSON ({error})") from error
 
 
+def checked_tensor(tensors: dict, name: str, shape: tuple[int, ...]) -> torch.Tensor:
+    """``tensors[name]``, refused (``ValueError``) when missing, misshapen or not finite.
+
+    ``shape`` is what the model's config and item map give; item vectors have one entry per
+    item of the item map.
+    """
+    if name not in tensors:
+        raise ValueError(f"the weights lack the tensor {name!r}")
+    tensor = tensors[name]
+    if not tensor.is_floating_point():
+        raise ValueError(f"tensor {name!r} has dtype {tensor.dtype}; expected floats")
+    if tuple(tensor.shape) != shape:
+        raise ValueError(
+            f"tensor {name!r} has shape {tuple(tensor.shape)}; the item map gives {shape}"
+        )
+    bad = int((~torch.isfinite(tensor)).sum())
+    if bad:
+        raise ValueError(f"tensor {name!r} has {bad} NaN or infinite values")
+    return tensor
+
+
 def csr_tensors(matrix: Any, prefix: str = "") -> dict[str, torch.Tensor]:
     """A scipy CSR matrix as three tensors (for :func:`save_model_files`)."""
     return {
@@ -90,9 +113,41 @@ def csr_tensors(matrix: Any, prefix: str = "") -> dict[str, torch.Tensor]:
     }
 
 
+def checked_csr_arrays(
+    tensors: dict, n_rows: int | None, n_cols: int, prefix: str = "", data: str = "data"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(data, indices, indptr) of a saved CSR matrix, checked before scipy sees them.
+
+    scipy does not check every index of a matrix built from these arrays, and a bad one can
+    crash the process later; here each is checked. ``n_rows`` None takes the rows from
+    ``indptr``. ``data`` names the values' tensor.
+    """
+    arrays = {}
+    for key in ("indptr", "indices"):
+        name = f"{prefix}{key}"
+        if name not in tensors:
+            raise ValueError(f"the weights lack the tensor {name!r}")
+        if tensors[name].dtype not in (torch.int32, torch.int64) or tensors[name].dim() != 1:
+            raise ValueError(f"tensor {name!r} must be a vector of integers")
+        arrays[key] = tensors[name].numpy().astype(np.int64)
+    indptr, indices = arrays["indptr"], arrays["indices"]
+    rows = max(len(indptr) - 1, 0) if n_rows is None else n_rows
+    values = checked_tensor(tensors, f"{prefix}{data}", (len(indices),)).numpy()
+    if len(indptr) != rows + 1:
+        raise ValueError(f"tensor {prefix + 'indptr'!r} must have {rows + 1} entries")
+    if indptr[0] != 0 or indptr[-1] != len(indices) or (np.diff(indptr) < 0).any():
+        raise ValueError(
+            f"tensor {prefix + 'indptr'!r} must start at 0, never decrease and end at the"
+            f" {len(indices)} entries of {prefix + 'indices'!r}"
+        )
+    if len(indices) and (indices.min() < 0 or indices.max() >= n_cols):
+        raise ValueError(f"tensor {prefix + 'indices'!r} must lie in [0, {n_cols}), the items")
+    return values, indices, indptr
+
+
 def csr_from_tensors(tensors: dict, n_items: int, prefix: str = "") -> Any:
-    """The square (n_items, n_items) CSR matrix that :func:`csr_tensors` stored."""
+    """The square (n_items, n_items) CSR matrix that :func:`csr_tensors` stored (checked)."""
     import scipy.sparse as sp
 
-    parts = (tensors[f"{prefix}{k}"].numpy() for k in ("data", "indices", "indptr"))
-    return sp.csr_matrix(tuple(parts), shape=(n_items, n_items))
+    parts = checked_csr_arrays(tensors, n_items, n_items, prefix)
+    return sp.csr_matrix(parts, shape=(n_items, n_items))

@@ -16,7 +16,7 @@ import torch
 
 from gru4rec_study.data.sessions import ItemMap, SessionData
 from gru4rec_study.models.base import ItemToItemScorer, NotFittedError, popularity_below
-from gru4rec_study.models.io import csr_from_tensors, csr_tensors, save_model_files
+from gru4rec_study.models.io import checked_tensor, csr_from_tensors, csr_tensors, save_model_files
 from gru4rec_study.validation import check_params
 
 
@@ -64,5 +64,5 @@ class ItemToItemModel:
         model = cls(**config)
         model.item_map = item_map
         model.matrix_ = csr_from_tensors(tensors, item_map.n_items)
-        model.popularity_ = tensors["popularity"].numpy()
+        model.popularity_ = checked_tensor(tensors, "popularity", (item_map.n_items,)).numpy()
         return model

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from gru4rec_study.data.sessions import ItemMap, SessionData
 from gru4rec_study.models.base import HistoryScorer, NotFittedError
-from gru4rec_study.models.io import csr_from_tensors, csr_tensors, save_model_files
+from gru4rec_study.models.io import checked_tensor, csr_from_tensors, csr_tensors, save_model_files
 from gru4rec_study.validation import check_params
 
 
@@ -90,6 +90,6 @@ class Markov:
         model = cls(**config)
         model.item_map = item_map
         model.transitions_ = csr_from_tensors(tensors, item_map.n_items)
-        model.popularity_ = tensors["popularity"].numpy()
+        model.popularity_ = checked_tensor(tensors, "popularity", (item_map.n_items,)).numpy()
         model._derive()
         return model

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from gru4rec_study.data.sessions import ItemMap, SessionData
 from gru4rec_study.models.base import HistoryScorer, NotFittedError
-from gru4rec_study.models.io import save_model_files
+from gru4rec_study.models.io import checked_tensor, save_model_files
 
 
 class _PopularityScorer(HistoryScorer):
@@ -54,6 +54,9 @@ class Popularity:
 
     @classmethod
     def from_state(cls, config: dict[str, Any], item_map: ItemMap, tensors: dict) -> Popularity:
+        if config:
+            raise ValueError(f"Popularity takes no parameters; the config holds {sorted(config)}")
         model = cls()
-        model.item_map, model.counts_ = item_map, tensors["counts"]
+        model.item_map = item_map
+        model.counts_ = checked_tensor(tensors, "counts", (1, item_map.n_items))
         return model

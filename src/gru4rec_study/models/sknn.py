@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from gru4rec_study.data.sessions import ItemMap, SessionData
 from gru4rec_study.models.base import NotFittedError, popularity_below
-from gru4rec_study.models.io import save_model_files
+from gru4rec_study.models.io import checked_csr_arrays, checked_tensor, save_model_files
 from gru4rec_study.models.knn_batch import (
     PositionTable,
     PrefixEntries,
@@ -136,13 +136,13 @@ class SessionKNN:
     def from_state(cls, config: dict[str, Any], item_map: ItemMap, tensors: dict):
         model = cls(**config)
         model.item_map = item_map
-        indptr, indices = tensors["indptr"].numpy(), tensors["indices"].numpy()
-        positions = tensors["positions"].numpy() if "positions" in tensors else None
-        if positions is None:  # saved before positions were kept; SKNN and V-SKNN ignore them
-            positions = np.ones(len(indices))
-        end = tensors["session_end"].numpy()
-        model.index_ = SessionIndex.from_arrays(indptr, indices, positions, end, item_map.n_items)
-        model._set_popularity(tensors["popularity"].numpy())
+        if "positions" not in tensors:  # saved before positions were kept; SKNN ignores them
+            tensors = {**tensors, "positions": torch.ones(len(tensors.get("indices", ())))}
+        n_items = item_map.n_items
+        positions, indices, indptr = checked_csr_arrays(tensors, None, n_items, data="positions")
+        end = checked_tensor(tensors, "session_end", (len(indptr) - 1,)).numpy()
+        model.index_ = SessionIndex.from_arrays(indptr, indices, positions, end, n_items)
+        model._set_popularity(checked_tensor(tensors, "popularity", (n_items,)).numpy())
         return model
 
 

@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from gru4rec_study.data.sessions import ItemMap, SessionData
 from gru4rec_study.models.base import NotFittedError
-from gru4rec_study.models.io import save_model_files
+from gru4rec_study.models.io import checked_tensor, save_model_files
 
 
 class _SPopScorer:
@@ -63,6 +63,9 @@ class SessionPopularity:
 
     @classmethod
     def from_state(cls, config: dict[str, Any], item_map: ItemMap, tensors: dict):
+        if config:
+            raise ValueError(f"S-POP takes no parameters; the config holds {sorted(config)}")
         model = cls()
-        model.item_map, model.popularity_ = item_map, tensors["popularity"]
+        model.item_map = item_map
+        model.popularity_ = checked_tensor(tensors, "popularity", (item_map.n_items,))
         return model

@@ -171,6 +171,10 @@ class GRU4RecNetwork:
         if unexpected:
             raise ValueError(f"GRU4Rec weights hold tensors the config does not use: {unexpected}")
         for name, shape in shapes.items():
+            if not tensors[name].is_floating_point():
+                raise ValueError(
+                    f"GRU4Rec weight {name} has dtype {tensors[name].dtype}; expected floats"
+                )
             if tuple(tensors[name].shape) != shape:
                 raise ValueError(
                     f"GRU4Rec weight {name} has shape {tuple(tensors[name].shape)}; the config"
@@ -178,7 +182,10 @@ class GRU4RecNetwork:
                 )
             bad = int((~torch.isfinite(tensors[name].float())).sum())
             if bad:
-                raise ValueError(f"GRU4Rec weight {name} has {bad} NaN or infinite values")
+                raise ValueError(
+                    f"GRU4Rec weight {name} has {bad} values that are NaN, infinite or beyond"
+                    " float32's range"
+                )
         self.tables = {k: tensors[k].float() for k in ("E", "Wx") if k in tensors}
         self.tables["output"] = torch.cat([tensors["Wy"], tensors["By"].view(-1, 1)], 1).float()
         layout = self.dense_layout()
