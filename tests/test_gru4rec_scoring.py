@@ -4,11 +4,14 @@ import numpy as np
 import pytest
 import torch
 
+from gru4rec_study.data import encode_sessions
 from gru4rec_study.evaluation import evaluate, protocol
 from gru4rec_study.evaluation.protocol import scored_steps, vector_walk, walk_groups
 from gru4rec_study.models import GRU4Rec, GRU4RecConfig, VectorSessionScorer
 from gru4rec_study.models.gru4rec import model as gru4rec_model
 from gru4rec_study.models.gru4rec.network import GRU4RecNetwork
+
+from conftest import events_frame
 
 INPUT_MODES = {
     "constrained": {"constrained_embedding": True},
@@ -283,3 +286,18 @@ def test_restart_gives_fresh_sessions(trained):
         rtol=0,
         atol=0,
     )
+
+
+def test_a_session_longer_than_a_group_is_handed_on_in_parts(monkeypatch):
+    # A session of 23 events (22 next-item events) and one of 3, with groups of 5 events.
+    rows = [(1, f"i{k % 7}", k) for k in range(23)] + [(2, f"i{k}", 100 + k) for k in range(3)]
+    test = encode_sessions(events_frame(rows))
+    monkeypatch.setattr(protocol, "MAX_WALK_EVENTS", 5)
+    scorer = _CountingScorer()
+    walked = list(vector_walk(scorer, test))
+    assert [len(v) for v, _ in walked] == [5, 5, 5, 5, 2, 2]
+    assert scorer.restarts == [1, 1]
+    for vectors, positions in walked:
+        np.testing.assert_array_equal(vectors[:, 0].numpy(), test.item_idx[positions - 1])
+    every = np.sort(np.concatenate([p for _, p in walked]))
+    np.testing.assert_array_equal(every, np.r_[1:23, 24:26])

@@ -35,7 +35,8 @@ DEFAULT_CUTOFFS = (5, 10, 20)
 # slower) and keeps half the scores in memory.
 SCORE_BLOCK_ROWS = 256
 # Next-item events of one group of sessions walked side by side by a vector scorer: bounds the
-# vectors kept before they are scored (32 MB of float64 vectors of 128 units).
+# vectors kept before they are scored (32 MB of float64 vectors of 128 units, twice that while
+# they are joined into one matrix).
 MAX_WALK_EVENTS = 1 << 15
 MAX_SCORE_ELEMENTS = 1 << 26  # default bound on the entries of one step's (or block's) scores
 
@@ -184,7 +185,9 @@ def vector_walk(
     All sessions of a group run side by side, longest first, so the ones still going at every
     step are a prefix of the slots: the walk has as many steps as the group's longest session
     has next-item events, and a step keeps a prefix of the slots instead of refilling them.
-    Row ``i`` of the vectors is the state that predicts the event at ``positions[i]``.
+    Row ``i`` of the vectors is the state that predicts the event at ``positions[i]``. The
+    vectors are handed on whenever ``MAX_WALK_EVENTS`` rows have gathered, so a session longer
+    than that is handed on in parts.
     """
     offsets = test.session_offsets
     for group in walk_groups(offsets, MAX_WALK_EVENTS):
@@ -194,6 +197,7 @@ def vector_walk(
         vectors: list[torch.Tensor] = []
         targets: list[NDArray[np.int64]] = []
         slots = len(group)
+        kept = 0
         for step in range(int(lengths[0])):
             if going[step] < slots:
                 scorer.keep(np.arange(slots) < going[step])
@@ -201,7 +205,12 @@ def vector_walk(
             positions = firsts[:slots] + step
             vectors.append(scorer.session_vectors(test.item_idx[positions]))
             targets.append(positions + 1)
-        yield torch.cat(vectors), np.concatenate(targets)
+            kept += slots
+            if kept >= MAX_WALK_EVENTS:  # a session longer than a group: scored in parts
+                yield torch.cat(vectors), np.concatenate(targets)
+                vectors, targets, kept = [], [], 0
+        if kept:
+            yield torch.cat(vectors), np.concatenate(targets)
 
 
 def _vector_blocks(

@@ -2,12 +2,14 @@
 
 A recommender is fitted on training :class:`~gru4rec_study.data.SessionData` and then hands out a
 :class:`SessionScorer`: an object with one state per slot of the session-parallel iterator. The
-evaluator drives every model through the same three calls: ``keep`` (drop finished slots),
-``reset`` (zero the state of slots that start a new session) and ``scores`` (feed each slot's
-current item, get scores for all items). A scorer with a true ``uses_time`` attribute (see
+evaluator drives a model through three calls: ``keep`` (drop finished slots), ``reset`` (zero
+the state of slots that start a new session) and ``scores`` (feed each slot's current item, get
+scores for all items). A scorer with a true ``uses_time`` attribute (see
 :class:`TimedSessionScorer`) also gets the timestamp of each slot's current event. A scorer
 whose scores are a product of one vector per slot with the item vectors (see
-:class:`VectorSessionScorer`) can be scored in blocks that gather the rows of several steps.
+:class:`VectorSessionScorer`) is driven through ``restart``, ``keep``, ``session_vectors`` and
+``scores_of`` instead: the evaluator walks whole groups of sessions side by side and scores
+their vectors in blocks.
 """
 
 from __future__ import annotations
@@ -56,7 +58,10 @@ class VectorSessionScorer(SessionScorer, Protocol):
     """A scorer whose scores are a function of one vector per slot (GRU4Rec's hidden state).
 
     ``scores(items)`` must equal ``scores_of(session_vectors(items))``: the evaluator calls the
-    two parts, and ``recommend`` calls ``scores``.
+    two parts, and ``recommend`` calls ``scores``. A slot's vector must depend on its own
+    session's items only, not on which or how many other slots there are: the evaluator walks
+    sessions in an order and with a number of slots of its own choosing. A scorer without all
+    of these methods is scored step by step.
     """
 
     def restart(self, n_slots: int) -> None:
