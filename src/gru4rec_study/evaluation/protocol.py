@@ -23,7 +23,7 @@ from gru4rec_study.data.sessions import SessionData
 from gru4rec_study.evaluation.metrics import metric_values
 from gru4rec_study.evaluation.ranking import TiePolicy, check_tie_policy, target_ranks
 from gru4rec_study.evaluation.sampled import NegativeSampler, SampledEvaluation, sampled_ranks
-from gru4rec_study.models.base import VectorSessionScorer, feed
+from gru4rec_study.models.base import Recommender, SessionScorer, VectorSessionScorer, feed
 from gru4rec_study.models.top_items import top_items
 from gru4rec_study.progress import progress
 
@@ -128,7 +128,7 @@ def _check_arguments(model, test, cutoffs, tie_policy, batch_size) -> tuple[int,
 
 
 def scored_steps(
-    model, test: SessionData, batch_size: int
+    model: Recommender, test: SessionData, batch_size: int
 ) -> Iterator[tuple[torch.Tensor, NDArray[np.int64]]]:
     """Yield (scores, target positions) blocks covering every event once.
 
@@ -139,11 +139,12 @@ def scored_steps(
     until the next block is asked for). Other scorers follow the session-parallel steps of
     ``batch_size`` slots and are scored step by step.
     """
-    scorer = model.scorer(1)
-    if isinstance(scorer, VectorSessionScorer):
-        yield from _vector_blocks(scorer, test, score_block_rows(batch_size))
+    probe = model.scorer(1)
+    if isinstance(probe, VectorSessionScorer):
+        yield from _vector_blocks(probe, test, score_block_rows(batch_size))
         return
-    scorer = None
+    del probe
+    scorer: SessionScorer | None = None
     for step in session_parallel_steps(test.session_offsets, batch_size):
         if scorer is None:
             scorer = model.scorer(len(step.positions))

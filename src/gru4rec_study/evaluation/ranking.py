@@ -68,7 +68,13 @@ def _ranks_on_cpu(scores: torch.Tensor, targets: torch.Tensor, policy: str) -> t
     return torch.from_numpy(ranks)
 
 
-def _counts_in_chunks(scores: torch.Tensor, target_scores, policy, chunk_size, overwrite):
+def _counts_in_chunks(
+    scores: torch.Tensor,
+    target_scores: torch.Tensor,
+    policy: str,
+    chunk_size: int,
+    overwrite: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(greater, at_least) as float64 counts, by in-place comparisons of column chunks."""
     greater = torch.zeros(len(target_scores), dtype=torch.float64, device=scores.device)
     at_least = torch.zeros_like(greater)
