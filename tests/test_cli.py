@@ -502,3 +502,12 @@ def test_output_cut_short_by_the_reader_is_not_a_traceback(tmp_path):
     done = subprocess.run(command, shell=True, capture_output=True, text=True, timeout=120)
     assert (tmp_path / "sp" / "test.tsv").is_file()
     assert "BrokenPipe" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_train_refuses_two_different_epoch_counts(tmp_path, slice_files, capsys):
+    out = tmp_path / "m"
+    train = str(slice_files["train_full"])
+    args = ("train", train, "--epochs", "3", "--param", "n_epochs=5", "--out", str(out))
+    assert _cli(*args) == 2
+    assert "--epochs 3 and --param n_epochs=5 disagree" in capsys.readouterr().err
+    assert not out.exists()

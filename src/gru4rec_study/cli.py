@@ -154,6 +154,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.epochs is not None:
         if args.model != "gru4rec":
             raise ValueError(f"--epochs applies to gru4rec only, not to {args.model}")
+        if "n_epochs" in params and params["n_epochs"] != args.epochs:
+            raise ValueError(
+                f"--epochs {args.epochs} and --param n_epochs={params['n_epochs']} disagree;"
+                " give the epochs once"
+            )
         params["n_epochs"] = args.epochs
     spec = ModelConfig(args.model, preset=args.preset, params=params)
     model = build_model(spec, seed=args.seed, show_progress=args.progress)
