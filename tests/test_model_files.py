@@ -228,3 +228,36 @@ def test_an_unknown_config_key_of_a_baseline_is_named(baseline):
     (directory / "model.json").write_text(json.dumps(header))
     with pytest.raises(ValueError, match=rf"{directory}.*no_such_option"):
         load_model(directory)
+
+
+def test_only_models_that_ignore_click_positions_load_without_them(saved_baseline, tmp_path):
+    kind, saved = saved_baseline
+    if kind not in ("sknn", "stan"):
+        pytest.skip("no click positions")
+    directory = tmp_path / kind
+    shutil.copytree(saved, directory)
+    _edit_weights(directory, lambda t: t.pop("positions"))
+    if kind == "sknn":  # older SKNN files have none; SKNN does not use them
+        load_model(directory)
+    else:
+        with pytest.raises(ValueError, match=r"lack the tensor 'positions'"):
+            load_model(directory)
+
+
+@pytest.mark.parametrize("value", [0.0, -3.0, 2.5])
+def test_click_positions_must_be_whole_numbers_from_one(baseline, value):
+    kind, directory = baseline
+    if kind not in ("sknn", "stan"):
+        pytest.skip("no click positions")
+    _edit_weights(directory, _set("positions", 0, value))
+    with pytest.raises(ValueError, match="whole numbers from 1"):
+        load_model(directory)
+
+
+def test_half_precision_values_are_refused_by_name(baseline):
+    kind, directory = baseline
+    tensors = torch.load(directory / "weights.pt", weights_only=True)
+    name = _first_float_tensor(tensors)
+    _edit_weights(directory, lambda t: t.update({name: t[name].half()}))
+    with pytest.raises(ValueError, match=rf"'{name}' has dtype torch.float16; expected float32"):
+        load_model(directory)

@@ -47,8 +47,12 @@ def load_model(directory: str | Path, **options: Any) -> Recommender:
         raise ValueError(f"{directory}: unknown model {header['model']!r}")
     try:
         return by_name[header["model"]].from_state(header["config"], item_map, tensors, **options)
-    except (ValueError, TypeError, RuntimeError) as error:
+    except (ValueError, RuntimeError) as error:
         # A config, or tensors that do not fit it or the item map (names, shapes, values).
+        raise ValueError(f"{directory}: {error}") from error
+    except TypeError as error:
+        if options:  # the caller's keyword, not the file's
+            raise
         raise ValueError(f"{directory}: {error}") from error
     except KeyError as error:
         raise ValueError(f"{directory}: the saved model lacks {error.args[0]!r}") from error

@@ -86,18 +86,16 @@ def _read_json(path: Path) -> Any:
 def checked_tensor(tensors: dict, name: str, shape: tuple[int, ...]) -> torch.Tensor:
     """``tensors[name]``, refused (``ValueError``) when missing, misshapen or not finite.
 
-    ``shape`` is what the model's config and item map give; item vectors have one entry per
-    item of the item map.
+    ``shape`` is what the model's config, item map and other tensors give; item vectors have
+    one entry per item of the item map. Values must be float32 or float64, as saved.
     """
     if name not in tensors:
         raise ValueError(f"the weights lack the tensor {name!r}")
     tensor = tensors[name]
-    if not tensor.is_floating_point():
-        raise ValueError(f"tensor {name!r} has dtype {tensor.dtype}; expected floats")
+    if tensor.dtype not in (torch.float32, torch.float64):
+        raise ValueError(f"tensor {name!r} has dtype {tensor.dtype}; expected float32 or float64")
     if tuple(tensor.shape) != shape:
-        raise ValueError(
-            f"tensor {name!r} has shape {tuple(tensor.shape)}; the item map gives {shape}"
-        )
+        raise ValueError(f"tensor {name!r} has shape {tuple(tensor.shape)}; expected {shape}")
     bad = int((~torch.isfinite(tensor)).sum())
     if bad:
         raise ValueError(f"tensor {name!r} has {bad} NaN or infinite values")
@@ -134,7 +132,9 @@ def checked_csr_arrays(
     rows = max(len(indptr) - 1, 0) if n_rows is None else n_rows
     values = checked_tensor(tensors, f"{prefix}{data}", (len(indices),)).numpy()
     if len(indptr) != rows + 1:
-        raise ValueError(f"tensor {prefix + 'indptr'!r} must have {rows + 1} entries")
+        raise ValueError(
+            f"tensor {prefix + 'indptr'!r} has {len(indptr)} entries; expected {rows + 1}"
+        )
     if indptr[0] != 0 or indptr[-1] != len(indices) or (np.diff(indptr) < 0).any():
         raise ValueError(
             f"tensor {prefix + 'indptr'!r} must start at 0, never decrease and end at the"

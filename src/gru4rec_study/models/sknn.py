@@ -64,6 +64,7 @@ class NeighbourScorer:
 class SessionKNN:
     """SKNN with recency sampling and cosine similarity."""
 
+    uses_positions = False  # STAN weighs neighbours by the position of the shared click
     name = "SKNN"
     PARAMS = {"k": "int", "sample_size": "int", "popularity_tiebreak": "bool"}
     uses_time = False  # the scorer wants the time of every click
@@ -136,10 +137,15 @@ class SessionKNN:
     def from_state(cls, config: dict[str, Any], item_map: ItemMap, tensors: dict):
         model = cls(**config)
         model.item_map = item_map
-        if "positions" not in tensors:  # saved before positions were kept; SKNN ignores them
+        if "positions" not in tensors and not cls.uses_positions:
+            # Saved before positions were kept; SKNN and V-SKNN do not use them.
             tensors = {**tensors, "positions": torch.ones(len(tensors.get("indices", ())))}
         n_items = item_map.n_items
         positions, indices, indptr = checked_csr_arrays(tensors, None, n_items, data="positions")
+        if len(indptr) < 2:
+            raise ValueError("tensor 'indptr' holds no training session")
+        if (positions < 1).any() or (positions != np.round(positions)).any():
+            raise ValueError("tensor 'positions' must hold click positions: whole numbers from 1")
         end = checked_tensor(tensors, "session_end", (len(indptr) - 1,)).numpy()
         model.index_ = SessionIndex.from_arrays(indptr, indices, positions, end, n_items)
         model._set_popularity(checked_tensor(tensors, "popularity", (n_items,)).numpy())

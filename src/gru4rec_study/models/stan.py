@@ -68,6 +68,7 @@ class STAN(SessionKNN):
         Items without votes get popularity below every vote.
     """
 
+    uses_positions = True
     name = "STAN"
     PARAMS = {
         "k": "int",
