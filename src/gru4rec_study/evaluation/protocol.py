@@ -158,9 +158,7 @@ def scored_steps(
         yield feed(scorer, items, times), step.targets
 
 
-def walk_groups(
-    session_offsets: NDArray[np.int64], max_events: int = MAX_WALK_EVENTS
-) -> Iterator[NDArray[np.int64]]:
+def walk_groups(session_offsets: NDArray[np.int64], max_events: int) -> Iterator[NDArray[np.int64]]:
     """The sessions with a next-item event, in groups of consecutive sessions, longest first.
 
     A group holds at most ``max_events`` next-item events (or a single session), which bounds

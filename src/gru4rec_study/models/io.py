@@ -83,15 +83,19 @@ def _read_json(path: Path) -> Any:
         raise ValueError(f"{path}: not valid JSON ({error})") from error
 
 
+def _required(tensors: dict, name: str) -> torch.Tensor:
+    if name not in tensors:
+        raise ValueError(f"the weights lack the tensor {name!r}")
+    return tensors[name]
+
+
 def checked_tensor(tensors: dict, name: str, shape: tuple[int, ...]) -> torch.Tensor:
     """``tensors[name]``, refused (``ValueError``) when missing, misshapen or not finite.
 
     ``shape`` is what the model's config, item map and other tensors give; item vectors have
     one entry per item of the item map. Values must be float32 or float64, as saved.
     """
-    if name not in tensors:
-        raise ValueError(f"the weights lack the tensor {name!r}")
-    tensor = tensors[name]
+    tensor = _required(tensors, name)
     if tensor.dtype not in (torch.float32, torch.float64):
         raise ValueError(f"tensor {name!r} has dtype {tensor.dtype}; expected float32 or float64")
     if tuple(tensor.shape) != shape:
@@ -123,11 +127,10 @@ def checked_csr_arrays(
     arrays = {}
     for key in ("indptr", "indices"):
         name = f"{prefix}{key}"
-        if name not in tensors:
-            raise ValueError(f"the weights lack the tensor {name!r}")
-        if tensors[name].dtype not in (torch.int32, torch.int64) or tensors[name].dim() != 1:
+        tensor = _required(tensors, name)
+        if tensor.dtype not in (torch.int32, torch.int64) or tensor.dim() != 1:
             raise ValueError(f"tensor {name!r} must be a vector of integers")
-        arrays[key] = tensors[name].numpy().astype(np.int64)
+        arrays[key] = tensor.numpy().astype(np.int64)
     indptr, indices = arrays["indptr"], arrays["indices"]
     rows = max(len(indptr) - 1, 0) if n_rows is None else n_rows
     values = checked_tensor(tensors, f"{prefix}{data}", (len(indices),)).numpy()
